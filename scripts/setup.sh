@@ -54,8 +54,9 @@ if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.complete" ]; then
   "$VENV/bin/pip" install -q -r "$REPO_ROOT/train/requirements.txt"
   touch "$VENV/.complete"
 fi
-"$VENV/bin/pip" install -q --no-deps --no-build-isolation -e "$REPO_ROOT/train" >/dev/null 2>&1 \
-  || "$VENV/bin/pip" install -q --no-deps -e "$REPO_ROOT/train"
+# The train package itself is put on the path by a .pth file (no build step, nothing to fetch).
+site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$REPO_ROOT/train" > "$site/hisir_train_repo.pth"
 
 # 4. Go modules.
 (cd "$REPO_ROOT" && go mod download)
