@@ -1,0 +1,441 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Merge modes, cell statistics and channel reductions of the contract.
+const (
+	MergeROPS    = "rops"
+	MergeAverage = "average"
+	MergeNone    = "none"
+	StatMax      = "max"
+	StatMean     = "mean"
+	ReduceMean   = "mean"
+	ReduceMax    = "max"
+)
+
+// ErrOptions reports pipeline options the contract does not define.
+var ErrOptions = errors.New("invalid pipeline options")
+
+// Options selects the pipeline variant (docs/model-contract.md, steps 4–5).
+type Options struct {
+	Merge      string  // "rops" (default), "average", "none"
+	CellStat   string  // "max" (default) or "mean"
+	Reduce     string  // "mean" (default) or "max" over channels
+	BlurSigma  float64 // Gaussian blur of the raw map; 0 means none (DefaultOptions sets 2)
+	TDiff      float64 // ROPS threshold; 0 means the model's hisir.t_diff
+	BatchSize  int     // patches per model call; 0 means 32
+	KeepMerged bool    // also return the merged reconstruction (an image-sized buffer)
+}
+
+// DefaultOptions are the engine defaults of the contract: rops, max, mean, blur σ = 2.
+func DefaultOptions() Options {
+	return Options{Merge: MergeROPS, CellStat: StatMax, Reduce: ReduceMean, BlurSigma: 2, BatchSize: 32}
+}
+
+// normalise fills empty fields with defaults and checks the rest.
+func (o Options) normalise() (Options, error) {
+	if o.Merge == "" {
+		o.Merge = MergeROPS
+	}
+	if o.CellStat == "" {
+		o.CellStat = StatMax
+	}
+	if o.Reduce == "" {
+		o.Reduce = ReduceMean
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 32
+	}
+	switch {
+	case o.Merge != MergeROPS && o.Merge != MergeAverage && o.Merge != MergeNone:
+		return o, fmt.Errorf("%w: merge %q (want rops, average or none)", ErrOptions, o.Merge)
+	case o.CellStat != StatMax && o.CellStat != StatMean:
+		return o, fmt.Errorf("%w: cell statistic %q (want max or mean)", ErrOptions, o.CellStat)
+	case o.Reduce != ReduceMean && o.Reduce != ReduceMax:
+		return o, fmt.Errorf("%w: channel reduction %q (want mean or max)", ErrOptions, o.Reduce)
+	case !(o.BlurSigma >= 0) || math.IsInf(o.BlurSigma, 0):
+		return o, fmt.Errorf("%w: blur sigma %g must be a non-negative number", ErrOptions, o.BlurSigma)
+	case !(o.TDiff >= 0) || math.IsInf(o.TDiff, 0):
+		return o, fmt.Errorf("%w: t_diff %g must be a non-negative number", ErrOptions, o.TDiff)
+	case o.BatchSize < 0:
+		return o, fmt.Errorf("%w: batch size %d must be positive", ErrOptions, o.BatchSize)
+	}
+	return o, nil
+}
+
+// Timings splits the time of one Run.
+type Timings struct {
+	Tile  time.Duration // cutting padded patches out of the image
+	Model time.Duration // inside Model.Reconstruct
+	Merge time.Duration // cell statistics, ROPS and the raw difference
+	Map   time.Duration // blur of the raw map
+}
+
+// Result is the outcome of one Run.
+type Result struct {
+	Raw     *Map   // raw anomaly map (contract step 5), before normalisation
+	Merged  *Image // merged reconstruction, only with Options.KeepMerged
+	Patches int    // patches sent to the model
+	Timings Timings
+}
+
+// Pipeline runs a model over whole images. It reuses its buffers between runs, so one
+// Pipeline serves one caller at a time.
+type Pipeline struct {
+	m     Model
+	info  ModelInfo
+	o     Options
+	tdiff float32
+	p, s  int
+
+	in, pos, gate []float32 // one batch of inputs and the unused gate output
+	rows          [2]band   // the previous and the current patch row
+}
+
+// band holds the reconstructions and quarter-cell statistics of one row of patches.
+type band struct {
+	recon []float32 // patch k at recon[k*3*P*P:]
+	stats []float32 // patch k quarter q (0 TL, 1 TR, 2 BL, 3 BR) at stats[4k+q]
+}
+
+// NewPipeline checks the options against the model and returns a pipeline.
+func NewPipeline(m Model, o Options) (*Pipeline, error) {
+	if m == nil {
+		return nil, errors.New("new pipeline: nil model")
+	}
+	o, err := o.normalise()
+	if err != nil {
+		return nil, fmt.Errorf("new pipeline: %w", err)
+	}
+	info := m.Info()
+	if info.PatchSize < 2 || info.PatchSize%2 != 0 || info.Stride != info.PatchSize/2 {
+		return nil, fmt.Errorf("new pipeline: %w: patch size %d, stride %d (want an even size and half of it)",
+			ErrContract, info.PatchSize, info.Stride)
+	}
+	td := o.TDiff
+	if td == 0 {
+		td = info.TDiff
+	}
+	p := &Pipeline{m: m, info: info, o: o, tdiff: float32(td), p: info.PatchSize, s: info.Stride}
+	return p, nil
+}
+
+// Options returns the options in use, defaults filled in.
+func (p *Pipeline) Options() Options { return p.o }
+
+// TDiff is the ROPS threshold in use.
+func (p *Pipeline) TDiff() float64 { return float64(p.tdiff) }
+
+// Model returns the pipeline's model.
+func (p *Pipeline) Model() Model { return p.m }
+
+// runPlan lists the patch rows and columns a merge mode sends to the model.
+func (p *Pipeline) runPlan(g Grid) (rows, cols []int) {
+	step, first := 1, 0
+	if p.o.Merge == MergeNone {
+		// Non-overlapping patches aligned with the image origin: the odd patches of the
+		// stride-S grid, which cover every image cell exactly once.
+		step, first = 2, 1
+	}
+	for i := first; i < g.Rows; i += step {
+		rows = append(rows, i)
+	}
+	for j := first; j < g.Cols; j += step {
+		cols = append(cols, j)
+	}
+	return rows, cols
+}
+
+// Run tiles, reconstructs in streaming batches, merges and returns the raw map. progress,
+// when not nil, is called after every batch with patches done and the total. Only two rows
+// of patch outputs are kept: a row of cells is finalised as soon as both patch rows that
+// cover it are done.
+func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, total int)) (*Result, error) {
+	if err := img.valid(); err != nil {
+		return nil, fmt.Errorf("run pipeline: %w", err)
+	}
+	g := NewGrid(img.W, img.H, p.p)
+	rows, cols := p.runPlan(g)
+	total := len(rows) * len(cols)
+	P, B := p.p, p.o.BatchSize
+	pp3 := 3 * P * P
+	nb := min(B, len(cols))
+	p.in = grow(p.in, nb*pp3)
+	p.pos = grow(p.pos, nb*2)
+	p.gate = grow(p.gate, nb*P*P)
+	for k := range p.rows {
+		p.rows[k].recon = grow(p.rows[k].recon, len(cols)*pp3)
+		p.rows[k].stats = grow(p.rows[k].stats, len(cols)*4)
+	}
+	colIdx := make([]int32, g.Wp+P)
+	for x := range colIdx {
+		colIdx[x] = int32(Reflect(x-g.S, g.W))
+	}
+	res := &Result{Raw: NewMap(img.W, img.H), Patches: total}
+	if p.o.KeepMerged {
+		res.Merged = NewImage(img.W, img.H)
+	}
+	done := 0
+	for ri, i := range rows {
+		cur, prev := &p.rows[ri%2], &p.rows[(ri+1)%2]
+		for j0 := 0; j0 < len(cols); j0 += nb {
+			n := min(nb, len(cols)-j0)
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("run pipeline: stopped after %d of %d patches: %w", done, total, err)
+			}
+			t0 := time.Now()
+			parallel(n, func(lo, hi int) {
+				for b := lo; b < hi; b++ {
+					j := cols[j0+b]
+					p.tile(img, g, colIdx, i, j, p.in[b*pp3:(b+1)*pp3])
+					p.pos[2*b], p.pos[2*b+1] = g.Position(i, j)
+				}
+			})
+			t1 := time.Now()
+			out := cur.recon[j0*pp3 : (j0+n)*pp3]
+			err := p.m.Reconstruct(ctx, n, p.in[:n*pp3], p.pos[:2*n], out, p.gate[:n*P*P])
+			t2 := time.Now()
+			if err != nil {
+				return nil, fmt.Errorf("run pipeline: reconstruct patches %d–%d of %d: %w", done+1, done+n, total, err)
+			}
+			if p.o.Merge != MergeNone {
+				parallel(n, func(lo, hi int) {
+					for b := lo; b < hi; b++ {
+						quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], P, p.o.CellStat == StatMean,
+							cur.stats[4*(j0+b):4*(j0+b)+4])
+					}
+				})
+			}
+			res.Timings.Tile += t1.Sub(t0)
+			res.Timings.Model += t2.Sub(t1)
+			res.Timings.Merge += time.Since(t2)
+			done += n
+			if progress != nil {
+				progress(done, total)
+			}
+		}
+		t0 := time.Now()
+		if p.o.Merge == MergeNone {
+			p.finishNone(img, g, i, cur, res)
+		} else if i >= 1 {
+			p.finishRow(img, g, i, prev, cur, res)
+		}
+		res.Timings.Merge += time.Since(t0)
+	}
+	t0 := time.Now()
+	if p.o.BlurSigma > 0 {
+		res.Raw = Blur(res.Raw, p.o.BlurSigma)
+	}
+	res.Timings.Map = time.Since(t0)
+	return res, nil
+}
+
+// grow returns a slice of length n, reusing buf when it is large enough.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) >= n {
+		return buf[:n]
+	}
+	return make([]float32, n)
+}
+
+// tile copies patch (i, j) of the reflect-padded image into dst (3×P×P, planar).
+func (p *Pipeline) tile(img *Image, g Grid, colIdx []int32, i, j int, dst []float32) {
+	P, W, H := g.P, img.W, img.H
+	ox, oy := j*g.S-g.S, i*g.S-g.S // image coordinates of the patch origin
+	inside := ox >= 0 && ox+P <= W
+	cidx := colIdx[j*g.S : j*g.S+P]
+	for c := 0; c < 3; c++ {
+		plane := img.Pix[c*W*H : (c+1)*W*H]
+		for ly := 0; ly < P; ly++ {
+			sy := Reflect(oy+ly, H)
+			src := plane[sy*W : (sy+1)*W]
+			d := dst[(c*P+ly)*P : (c*P+ly+1)*P]
+			if inside {
+				copy(d, src[ox:ox+P])
+				continue
+			}
+			for lx, sx := range cidx {
+				d[lx] = src[sx]
+			}
+		}
+	}
+}
+
+// quarterStats computes the cell statistic of |in − out| over each quarter of a patch
+// (3 channels × S × S values): out4[q] for q = 0 TL, 1 TR, 2 BL, 3 BR.
+func quarterStats(in, out []float32, P int, mean bool, out4 []float32) {
+	S := P / 2
+	if mean {
+		var acc [4]float64
+		for c := 0; c < 3; c++ {
+			for ly := 0; ly < P; ly++ {
+				o := (c*P + ly) * P
+				a, b := in[o:o+P], out[o:o+P]
+				var l, r float32
+				for x := 0; x < S; x++ {
+					l += abs32(a[x] - b[x])
+				}
+				for x := S; x < P; x++ {
+					r += abs32(a[x] - b[x])
+				}
+				q := 2 * (ly / S)
+				acc[q] += float64(l)
+				acc[q+1] += float64(r)
+			}
+		}
+		n := float64(3 * S * S)
+		for q := range acc {
+			out4[q] = float32(acc[q] / n)
+		}
+		return
+	}
+	var mx [4]float32
+	for c := 0; c < 3; c++ {
+		for ly := 0; ly < P; ly++ {
+			o := (c*P + ly) * P
+			a, b := in[o:o+P], out[o:o+P]
+			q := 2 * (ly / S)
+			l, r := mx[q], mx[q+1]
+			for x := 0; x < S; x++ {
+				l = max(l, abs32(a[x]-b[x]))
+			}
+			for x := S; x < P; x++ {
+				r = max(r, abs32(a[x]-b[x]))
+			}
+			mx[q], mx[q+1] = l, r
+		}
+	}
+	copy(out4, mx[:])
+}
+
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
+
+// finishRow merges cell row r (padded cell coordinates), covered by patch rows r−1 (prev)
+// and r (cur), and writes its image pixels into the raw map (and the merged image).
+func (p *Pipeline) finishRow(img *Image, g Grid, r int, prev, cur *band, res *Result) {
+	S, P := g.S, g.P
+	pp3 := 3 * P * P
+	y0, y1 := (r-1)*S, min(r*S, img.H)
+	if y0 >= y1 {
+		return
+	}
+	ncx, _ := g.ImageCells()
+	rops := p.o.Merge == MergeROPS
+	parallel(ncx, func(lo, hi int) {
+		var srcs [4][]float32
+		var offs [4]int // offset of the cell's top-left pixel inside each patch plane
+		for c := lo + 1; c <= hi; c++ {
+			// Covering patches in row-major order: (r−1,c−1) BR, (r−1,c) BL, (r,c−1) TR, (r,c) TL.
+			srcs[0], offs[0] = prev.recon[(c-1)*pp3:c*pp3], S*P+S
+			srcs[1], offs[1] = prev.recon[c*pp3:(c+1)*pp3], S*P
+			srcs[2], offs[2] = cur.recon[(c-1)*pp3:c*pp3], S
+			srcs[3], offs[3] = cur.recon[c*pp3:(c+1)*pp3], 0
+			best := -1
+			if rops {
+				d := [4]float32{prev.stats[4*(c-1)+3], prev.stats[4*c+2], cur.stats[4*(c-1)+1], cur.stats[4*c]}
+				best = 0
+				for k := 1; k < 4; k++ {
+					if d[k] > d[best] {
+						best = k
+					}
+				}
+				if d[best] < p.tdiff {
+					best = -1
+				}
+			}
+			x0, x1 := (c-1)*S, min(c*S, img.W)
+			p.writeCell(img, res, x0, x1, y0, y1, srcs[:], offs[:], best)
+		}
+	})
+}
+
+// finishNone writes the cells of patch row i of the non-overlapping tiling (cell rows i
+// and i+1, image rows (i−1)S … (i+1)S).
+func (p *Pipeline) finishNone(img *Image, g Grid, i int, cur *band, res *Result) {
+	S, P := g.S, g.P
+	pp3 := 3 * P * P
+	ncx, _ := g.ImageCells()
+	for dy := 0; dy < 2; dy++ {
+		y0, y1 := (i-1+dy)*S, min((i+dy)*S, img.H)
+		if y0 >= y1 {
+			continue
+		}
+		parallel(ncx, func(lo, hi int) {
+			for c := lo + 1; c <= hi; c++ {
+				j := c - 1 + c%2 // odd patch column covering cell c
+				k := (j - 1) / 2
+				off := dy*S*P + (c-j)*S
+				src := [][]float32{cur.recon[k*pp3 : (k+1)*pp3]}
+				x0, x1 := (c-1)*S, min(c*S, img.W)
+				p.writeCell(img, res, x0, x1, y0, y1, src, []int{off}, 0)
+			}
+		})
+	}
+}
+
+// writeCell merges the image rectangle [x0,x1)×[y0,y1) of one cell from the covering
+// patch planes srcs (the cell's top-left at offs[k] in each P×P plane): the mean of all
+// when best < 0, else srcs[best]. It writes the channel-reduced |merged − image|.
+func (p *Pipeline) writeCell(img *Image, res *Result, x0, x1, y0, y1 int, srcs [][]float32, offs []int, best int) {
+	P := p.p
+	W, H := img.W, img.H
+	n := W * H
+	wd := x1 - x0
+	raw := res.Raw.V
+	useMax := p.o.Reduce == ReduceMax
+	var merged [3][]float32
+	var tmp [3][]float32
+	var buf [3][64]float32
+	for c := 0; c < 3; c++ {
+		if wd <= 64 {
+			tmp[c] = buf[c][:wd]
+		} else {
+			tmp[c] = make([]float32, wd)
+		}
+	}
+	for y := y0; y < y1; y++ {
+		ly := y - y0
+		for c := 0; c < 3; c++ {
+			m := tmp[c]
+			base := c*P*P + ly*P
+			if best >= 0 {
+				copy(m, srcs[best][base+offs[best]:base+offs[best]+wd])
+			} else {
+				a := srcs[0][base+offs[0] : base+offs[0]+wd]
+				b := srcs[1][base+offs[1] : base+offs[1]+wd]
+				cc := srcs[2][base+offs[2] : base+offs[2]+wd]
+				d := srcs[3][base+offs[3] : base+offs[3]+wd]
+				for x := range m {
+					m[x] = (((a[x] + b[x]) + cc[x]) + d[x]) * 0.25
+				}
+			}
+			merged[c] = m
+		}
+		row := y * W
+		ir, ig, ib := img.Pix[row+x0:row+x1], img.Pix[n+row+x0:n+row+x1], img.Pix[2*n+row+x0:2*n+row+x1]
+		out := raw[row+x0 : row+x1]
+		mr, mg, mb := merged[0], merged[1], merged[2]
+		if useMax {
+			for x := range out {
+				out[x] = max(abs32(mr[x]-ir[x]), abs32(mg[x]-ig[x]), abs32(mb[x]-ib[x]))
+			}
+		} else {
+			for x := range out {
+				out[x] = (abs32(mr[x]-ir[x]) + abs32(mg[x]-ig[x]) + abs32(mb[x]-ib[x])) / 3
+			}
+		}
+		if res.Merged != nil {
+			mp := res.Merged.Pix
+			copy(mp[row+x0:row+x1], mr)
+			copy(mp[n+row+x0:n+row+x1], mg)
+			copy(mp[2*n+row+x0:2*n+row+x1], mb)
+		}
+	}
+	_ = H
+}

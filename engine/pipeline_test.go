@@ -1,0 +1,234 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/hisirdesk/hisir/engine"
+	"github.com/hisirdesk/hisir/engine/enginetest"
+)
+
+// randomImage returns a deterministic random image.
+func randomImage(w, h int, seed uint64) *engine.Image {
+	r := rand.New(rand.NewPCG(seed, 7))
+	im := engine.NewImage(w, h)
+	for i := range im.Pix {
+		im.Pix[i] = r.Float32()
+	}
+	return im
+}
+
+// noisyFn perturbs each patch by a pattern that depends on its content and position, with
+// an amplitude that varies between patches so some cells pass t_diff and some do not.
+func noisyFn(out, in []float32, pos [2]float32) {
+	amp := 0.02 + 0.3*float32(math.Abs(math.Sin(float64(pos[0]*13.1+pos[1]*7.7))))
+	for k, v := range in {
+		out[k] = v + amp*float32(math.Sin(float64(k)*0.37+float64(v)*5))
+	}
+}
+
+// reference is a brute-force pipeline: it pads the whole image, keeps every patch output and
+// evaluates the contract pixel by pixel, in float64 where the order does not matter.
+func reference(img *engine.Image, P int, fn enginetest.PatchFunc, merge, stat, reduce string, tdiff float32) *engine.Map {
+	W, H, S := img.W, img.H, P/2
+	g := engine.NewGrid(W, H, P)
+	padded := func(c, px, py int) float32 {
+		return img.Pix[c*W*H+engine.Reflect(py-S, H)*W+engine.Reflect(px-S, W)]
+	}
+	outs := make(map[[2]int][]float32)
+	for i := 0; i < g.Rows; i++ {
+		for j := 0; j < g.Cols; j++ {
+			in := make([]float32, 3*P*P)
+			for c := 0; c < 3; c++ {
+				for y := 0; y < P; y++ {
+					for x := 0; x < P; x++ {
+						in[(c*P+y)*P+x] = padded(c, j*S+x, i*S+y)
+					}
+				}
+			}
+			px, py := g.Position(i, j)
+			out := make([]float32, 3*P*P)
+			fn(out, in, [2]float32{px, py})
+			outs[[2]int{i, j}] = out
+		}
+	}
+	recon := func(i, j, c, px, py int) float32 { // padded pixel (px,py) of patch (i,j)
+		return outs[[2]int{i, j}][(c*P+py-i*S)*P+px-j*S]
+	}
+	raw := engine.NewMap(W, H)
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			px, py := x+S, y+S
+			cx, cy := px/S, py/S
+			var merged [3]float32
+			switch merge {
+			case "none":
+				i, j := cy-1+cy%2, cx-1+cx%2
+				for c := range merged {
+					merged[c] = recon(i, j, c, px, py)
+				}
+			default:
+				cover := [][2]int{{cy - 1, cx - 1}, {cy - 1, cx}, {cy, cx - 1}, {cy, cx}}
+				best, bestD := -1, float32(-1)
+				for k, ij := range cover {
+					var d float64
+					for c := 0; c < 3; c++ {
+						for yy := cy * S; yy < cy*S+S; yy++ {
+							for xx := cx * S; xx < cx*S+S; xx++ {
+								v := math.Abs(float64(padded(c, xx, yy) - recon(ij[0], ij[1], c, xx, yy)))
+								if stat == "max" {
+									d = math.Max(d, v)
+								} else {
+									d += v / float64(3*S*S)
+								}
+							}
+						}
+					}
+					if float32(d) > bestD {
+						best, bestD = k, float32(d)
+					}
+				}
+				for c := range merged {
+					if merge == "rops" && bestD >= tdiff {
+						merged[c] = recon(cover[best][0], cover[best][1], c, px, py)
+						continue
+					}
+					var s float32
+					for _, ij := range cover {
+						s += recon(ij[0], ij[1], c, px, py)
+					}
+					merged[c] = s / 4
+				}
+			}
+			var r float64
+			for c := 0; c < 3; c++ {
+				v := math.Abs(float64(merged[c] - img.Pix[c*W*H+y*W+x]))
+				if reduce == "max" {
+					r = math.Max(r, v)
+				} else {
+					r += v / 3
+				}
+			}
+			raw.V[y*W+x] = float32(r)
+		}
+	}
+	return raw
+}
+
+// blurReference is a direct 2-D convolution with the outer product of the kernel.
+func blurReference(m *engine.Map, sigma float64) *engine.Map {
+	if sigma == 0 {
+		return m
+	}
+	w := engine.GaussianKernel(sigma)
+	r := len(w) / 2
+	out := engine.NewMap(m.W, m.H)
+	for y := 0; y < m.H; y++ {
+		for x := 0; x < m.W; x++ {
+			var s float64
+			for dy := -r; dy <= r; dy++ {
+				for dx := -r; dx <= r; dx++ {
+					s += float64(w[dy+r]) * float64(w[dx+r]) * float64(m.V[engine.Reflect(y+dy, m.H)*m.W+engine.Reflect(x+dx, m.W)])
+				}
+			}
+			out.V[y*m.W+x] = float32(s)
+		}
+	}
+	return out
+}
+
+func maxDiff(t *testing.T, a, b *engine.Map) float64 {
+	t.Helper()
+	if a.W != b.W || a.H != b.H || len(a.V) != len(b.V) {
+		t.Fatalf("map sizes %d×%d and %d×%d differ", a.W, a.H, b.W, b.H)
+	}
+	var d float64
+	for i := range a.V {
+		d = math.Max(d, math.Abs(float64(a.V[i]-b.V[i])))
+	}
+	return d
+}
+
+func TestPipelineMatchesBruteForce(t *testing.T) {
+	sizes := []struct{ w, h, p int }{
+		{1, 1, 8}, {1, 9, 8}, {13, 1, 8}, {37, 23, 8}, {16, 16, 8}, {40, 17, 16}, {5, 31, 4},
+	}
+	for _, sz := range sizes {
+		for _, merge := range []string{"rops", "average", "none"} {
+			for _, stat := range []string{"max", "mean"} {
+				for _, reduce := range []string{"mean", "max"} {
+					for _, sigma := range []float64{0, 1.5} {
+						name := fmt.Sprintf("%dx%d_p%d_%s_%s_%s_s%g", sz.w, sz.h, sz.p, merge, stat, reduce, sigma)
+						t.Run(name, func(t *testing.T) {
+							img := randomImage(sz.w, sz.h, uint64(sz.w*1000+sz.h))
+							m := enginetest.Func(sz.p, noisyFn)
+							o := engine.Options{Merge: merge, CellStat: stat, Reduce: reduce, BlurSigma: sigma, BatchSize: 3}
+							pl, err := engine.NewPipeline(m, o)
+							if err != nil {
+								t.Fatal(err)
+							}
+							res, err := pl.Run(context.Background(), img, nil)
+							if err != nil {
+								t.Fatal(err)
+							}
+							want := blurReference(reference(img, sz.p, noisyFn, merge, stat, reduce, float32(m.Meta.TDiff)), sigma)
+							if d := maxDiff(t, res.Raw, want); d > 1e-5 {
+								t.Fatalf("max difference to the brute-force reference %g", d)
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestIdentityModelGivesZeroMap(t *testing.T) {
+	for _, merge := range []string{"rops", "average", "none"} {
+		t.Run(merge, func(t *testing.T) {
+			img := randomImage(50, 29, 3)
+			o := engine.DefaultOptions()
+			o.Merge = merge
+			pl, err := engine.NewPipeline(enginetest.Identity(16), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := pl.Run(context.Background(), img, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range res.Raw.V {
+				if v != 0 {
+					t.Fatalf("pixel %d: raw %g, want 0 for an identity model", i, v)
+				}
+			}
+		})
+	}
+}
+
+func TestModelErrorAndCancel(t *testing.T) {
+	boom := errors.New("boom")
+	img := randomImage(64, 64, 1)
+	m := enginetest.Identity(16)
+	m.Err, m.FailAt = boom, 2
+	pl, _ := engine.NewPipeline(m, engine.Options{BatchSize: 4})
+	if _, err := pl.Run(context.Background(), img, nil); !errors.Is(err, boom) {
+		t.Fatalf("model error: got %v, want it wrapped", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pl2, _ := engine.NewPipeline(enginetest.Identity(16), engine.Options{BatchSize: 4})
+	calls := 0
+	_, err := pl2.Run(ctx, img, func(done, total int) {
+		calls++
+		if calls == 2 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancel: got %v, want context.Canceled", err)
+	}
+}
