@@ -259,4 +259,3 @@ func maxAbs(a, b []float32) float64 {
 	}
 	return d
 }
-
