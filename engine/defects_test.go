@@ -1,0 +1,230 @@
+package engine_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/hisirdesk/hisir/engine"
+	"github.com/hisirdesk/hisir/engine/geom"
+)
+
+// parseMap reads a picture: '#' scores 1, digits score d/10, '.' scores 0.
+func parseMap(pic string) *engine.Map {
+	lines := strings.Fields(pic)
+	m := engine.NewMap(len(lines[0]), len(lines))
+	for y, l := range lines {
+		for x, ch := range l {
+			switch {
+			case ch == '#':
+				m.V[y*m.W+x] = 1
+			case ch >= '0' && ch <= '9':
+				m.V[y*m.W+x] = float32(ch-'0') / 10
+			}
+		}
+	}
+	return m
+}
+
+func TestFindDefectsHandCases(t *testing.T) {
+	type want struct {
+		area     int
+		box      geom.Rect
+		peak     float32
+		polyArea float64
+	}
+	cases := []struct {
+		name    string
+		pic     string
+		thr     float32
+		minArea int
+		want    []want
+	}{
+		{"single pixel", `... .#. ...`, 0.5, 1, []want{{1, rect(1, 1, 2, 2), 1, 1}}},
+		{"diagonal touch merges", `#.. .#. ..#`, 0.5, 1, []want{{3, rect(0, 0, 3, 3), 1, 3}}},
+		{"anti-diagonal merges", `..# .#. #..`, 0.5, 1, []want{{3, rect(0, 0, 3, 3), 1, 3}}},
+		{"gap of one pixel splits", `#.# ... ...`, 0.5, 1, []want{{1, rect(0, 0, 1, 1), 1, 1}, {1, rect(2, 0, 3, 1), 1, 1}}},
+		{"threshold is inclusive", `5.4 ... ..6`, 0.5, 1, []want{{1, rect(2, 2, 3, 3), 0.6, 1}, {1, rect(0, 0, 1, 1), 0.5, 1}}},
+		{"min area drops small", `##.... ##...# ......`, 0.5, 2, []want{{4, rect(0, 0, 2, 2), 1, 4}}},
+		{"hole counts outside area, polygon is outer", `##### #...# #.#.# #...# #####`, 0.5, 1,
+			[]want{{16, rect(0, 0, 5, 5), 1, 25}, {1, rect(2, 2, 3, 3), 1, 1}}},
+		{"sorted by peak", `3..9 3..9 ....`, 0.1, 1, []want{{2, rect(3, 0, 4, 2), 0.9, 2}, {2, rect(0, 0, 1, 2), 0.3, 2}}},
+		{"U shape", `#.# #.# ###`, 0.5, 1, []want{{7, rect(0, 0, 3, 3), 1, 7}}},
+		{"nothing", `... ...`, 0.5, 1, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := parseMap(c.pic)
+			ds := engine.FindDefects(m, c.thr, c.minArea)
+			if len(ds) != len(c.want) {
+				t.Fatalf("got %d defects %+v, want %d", len(ds), ds, len(c.want))
+			}
+			for i, w := range c.want {
+				d := ds[i]
+				if d.Area != w.area || d.Box != w.box || d.Peak != w.peak || d.Polygon.Area() != w.polyArea {
+					t.Errorf("defect %d: area %d box %v peak %g polygon area %g (%v); want %+v",
+						i, d.Area, d.Box, d.Peak, d.Polygon.Area(), d.Polygon, w)
+				}
+			}
+		})
+	}
+}
+
+// randomMask makes blobby random masks: noise smoothed by a 3×3 box, thresholded.
+func randomMask(w, h int, seed uint64, level float32) *engine.Mask {
+	r := rand.New(rand.NewPCG(seed, 1))
+	noise := make([]float32, w*h)
+	for i := range noise {
+		noise[i] = r.Float32()
+	}
+	m := engine.NewMask(w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var s float32
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					s += noise[engine.Reflect(y+dy, h)*w+engine.Reflect(x+dx, w)]
+				}
+			}
+			if s/9 > level {
+				m.Pix[y*w+x] = 1
+			}
+		}
+	}
+	return m
+}
+
+// bruteComponents labels 8-connected components by flood fill.
+func bruteComponents(m *engine.Mask) ([]int, int) {
+	lab := make([]int, len(m.Pix))
+	for i := range lab {
+		lab[i] = -1
+	}
+	n := 0
+	for start := range m.Pix {
+		if m.Pix[start] == 0 || lab[start] >= 0 {
+			continue
+		}
+		stack := []int{start}
+		lab[start] = n
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			x, y := p%m.W, p/m.W
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					nx, ny := x+dx, y+dy
+					if nx < 0 || ny < 0 || nx >= m.W || ny >= m.H {
+						continue
+					}
+					q := ny*m.W + nx
+					if m.Pix[q] != 0 && lab[q] < 0 {
+						lab[q] = n
+						stack = append(stack, q)
+					}
+				}
+			}
+		}
+		n++
+	}
+	return lab, n
+}
+
+// filled returns the pixels of component c plus everything it encloses: the pixels not
+// 4-connected to the outside through pixels outside c.
+func filled(lab []int, w, h, c int) []bool {
+	W, H := w+2, h+2
+	in := func(x, y int) bool { // padded coords
+		if x < 1 || y < 1 || x > w || y > h {
+			return false
+		}
+		return lab[(y-1)*w+x-1] == c
+	}
+	outside := make([]bool, W*H)
+	stack := []int{0}
+	outside[0] = true
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		x, y := p%W, p/W
+		for _, d := range [][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
+			nx, ny := x+d[0], y+d[1]
+			if nx < 0 || ny < 0 || nx >= W || ny >= H || outside[ny*W+nx] || in(nx, ny) {
+				continue
+			}
+			outside[ny*W+nx] = true
+			stack = append(stack, ny*W+nx)
+		}
+	}
+	out := make([]bool, w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			out[y*w+x] = !outside[(y+1)*W+x+1]
+		}
+	}
+	return out
+}
+
+func TestComponentsAndOutlinesOnRandomMasks(t *testing.T) {
+	for seed := uint64(1); seed <= 12; seed++ {
+		for _, level := range []float32{0.5, 0.55, 0.6} {
+			t.Run(fmt.Sprintf("seed%d_level%g", seed, level), func(t *testing.T) {
+				const w, h = 41, 29
+				m := randomMask(w, h, seed, level)
+				lab, n := bruteComponents(m)
+				regions := engine.Regions(m, 1)
+				if len(regions) != n {
+					t.Fatalf("%d regions, brute force finds %d", len(regions), n)
+				}
+				score := engine.NewMap(w, h)
+				for i, v := range m.Pix {
+					score.V[i] = float32(v)
+				}
+				defects := engine.FindDefects(score, 0.5, 1)
+				if len(defects) != n {
+					t.Fatalf("%d defects, brute force finds %d", len(defects), n)
+				}
+				fg := func(x, y int) bool { return x >= 0 && y >= 0 && x < w && y < h && m.Pix[y*w+x] != 0 }
+				for c := 0; c < n; c++ {
+					// Regions come in raster order, like the brute-force labels.
+					area, x0, y0 := 0, -1, -1
+					for i, l := range lab {
+						if l == c {
+							if area == 0 {
+								x0, y0 = i%w, i/w
+							}
+							area++
+						}
+					}
+					if regions[c].Area != area {
+						t.Fatalf("component %d: area %d, want %d", c, regions[c].Area, area)
+					}
+					want := filled(lab, w, h, c)
+					exact := make([]uint8, w*h)
+					geom.Fill(exact, w, h, engine.TraceOutline(fg, x0, y0), 1)
+					simp := make([]uint8, w*h)
+					geom.Fill(simp, w, h, regions[c].Polygon, 1)
+					inter, union := 0, 0
+					for i := range want {
+						if (exact[i] != 0) != want[i] {
+							t.Fatalf("component %d: traced outline fills pixel (%d,%d) = %v, want %v",
+								c, i%w, i/w, exact[i] != 0, want[i])
+						}
+						if simp[i] != 0 && want[i] {
+							inter++
+						}
+						if simp[i] != 0 || want[i] {
+							union++
+						}
+					}
+					if area >= 20 && float64(inter)/float64(union) < 0.85 {
+						t.Errorf("component %d (area %d): simplified outline IoU %.3f", c, area, float64(inter)/float64(union))
+					}
+				}
+			})
+		}
+	}
+}
+
+func rect(x0, y0, x1, y1 int) geom.Rect { return geom.Rect{X0: x0, Y0: y0, X1: x1, Y1: y1} }

@@ -1,0 +1,4 @@
+package engine
+
+// TraceOutline exposes the unsimplified outline tracer to the external tests.
+var TraceOutline = traceOutline
