@@ -55,13 +55,13 @@ type palette struct {
 type comp struct {
 	kind    string
 	ref     string
-	x, y, a float64   // pose on the board (mm, radians)
-	hx, hy  float64   // half extents of the footprint including pads, local frame
-	pads    []lprim   // copper pads, local frame
-	parts   []lprim   // shadow, body, terminations, fillets, markings, local frame
-	bridges []lprim   // candidate solder bridges between neighbouring leads, local frame
-	paste   []lprim   // reflowed solder left on the pads when the part is missing
-	passive bool      // small two-terminal part (candidate for missing/extra/misalignment)
+	x, y, a float64 // pose on the board (mm, radians)
+	hx, hy  float64 // half extents of the footprint including pads, local frame
+	pads    []lprim // copper pads, local frame
+	parts   []lprim // shadow, body, terminations, fillets, markings, local frame
+	bridges []lprim // candidate solder bridges between neighbouring leads, local frame
+	paste   []lprim // reflowed solder left on the pads when the part is missing
+	passive bool    // small two-terminal part (candidate for missing/extra/misalignment)
 }
 
 // design is one board: everything that is the same on all boards of a panel.
