@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hisirdesk/hisir/engine/geom"
 )
@@ -65,6 +66,7 @@ func helper(mode, path string) error {
 				return err
 			}
 			ack("ack %d", id)
+			time.Sleep(time.Duration(envInt("HISIR_PAUSE_US")) * time.Microsecond)
 		}
 		return nil
 	case "batch": // store detections of images first..last of run, printing each image id

@@ -69,7 +69,8 @@ type Store struct {
 	db    *sql.DB
 	path  string
 	blobs string
-	mu    sync.Mutex // serialises this process's write transactions (other processes queue on SQLite's lock)
+	mu    sync.Mutex // serialises this Store's write transactions
+	wl    writerLock // queues write transactions across Stores and processes
 	now   func() time.Time
 }
 
@@ -97,29 +98,35 @@ func OpenContext(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open project %s: %w", abs, err)
 	}
-	s := &Store{db: db, path: abs, blobs: blobDir(abs), now: time.Now}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open project %s: %w", abs, classify(err))
-	}
-	if err := s.migrate(ctx); err != nil {
+	s := &Store{db: db, path: abs, blobs: blobDir(abs), now: time.Now, wl: openWriterLock(abs)}
+	if err := s.init(ctx); err != nil {
+		s.wl.close()
 		db.Close()
 		return nil, fmt.Errorf("open project %s: %w", abs, err)
-	}
-	var check string
-	if err := db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&check); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open project %s: %w", abs, classify(err))
-	}
-	if check != "ok" {
-		db.Close()
-		return nil, fmt.Errorf("open project %s: %w: quick_check: %s", abs, ErrCorrupt, check)
 	}
 	return s, nil
 }
 
+func (s *Store) init(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return classify(err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	var check string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&check); err != nil {
+		return classify(err)
+	}
+	if check != "ok" {
+		return fmt.Errorf("%w: quick_check: %s", ErrCorrupt, check)
+	}
+	return nil
+}
+
 // Close closes the database. Changes are already durable; Close only releases files.
 func (s *Store) Close() error {
+	s.wl.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close project %s: %w", s.path, err)
 	}
@@ -179,13 +186,10 @@ func preflight(path string) error {
 	if string(h[:16]) != "SQLite format 3\x00" {
 		return ErrNotDatabase
 	}
-	appID := binary.BigEndian.Uint32(h[68:72])
-	userVersion := binary.BigEndian.Uint32(h[60:64])
-	if appID != ApplicationID && !(appID == 0 && userVersion == 0) {
-		return fmt.Errorf("%w (application_id %#x)", ErrForeignDatabase, appID)
-	}
-	if appID == 0 {
-		if err := mustBeEmpty(path); err != nil {
+	// The header in the main file may be older than the WAL (another process has the project
+	// open); only a HiSIR application_id there is final, anything else is asked of SQLite.
+	if binary.BigEndian.Uint32(h[68:72]) != ApplicationID {
+		if err := checkOwner(path); err != nil {
 			return err
 		}
 	}
@@ -211,19 +215,26 @@ func preflight(path string) error {
 	return nil
 }
 
-// mustBeEmpty refuses an SQLite database without application_id that already holds tables:
-// it belongs to someone else. It opens the file read-only and changes nothing.
-func mustBeEmpty(path string) error {
+// checkOwner opens the file read-only (changing nothing) and refuses it unless it is a HiSIR
+// project or an SQLite database without application_id and without tables.
+func checkOwner(path string) error {
 	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	var n int
-	if err := db.QueryRow("SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
-		return fmt.Errorf("%w: %w", ErrNotDatabase, err)
+	var appID, version, n int64
+	err = db.QueryRow(`SELECT (SELECT application_id FROM pragma_application_id),
+		(SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_schema)`).Scan(&appID, &version, &n)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNotDatabase, classify(err))
 	}
-	if n != 0 {
+	switch {
+	case appID == ApplicationID:
+		return nil
+	case appID != 0:
+		return fmt.Errorf("%w (application_id %#x)", ErrForeignDatabase, appID)
+	case n != 0 || version != 0:
 		return fmt.Errorf("%w: it has %d tables but no HiSIR application_id", ErrForeignDatabase, n)
 	}
 	return nil
@@ -267,6 +278,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
+	}
+	// Up to date: done without taking the write lock, which a busy writer may hold.
+	var version, appID int
+	err = s.db.QueryRowContext(ctx, `SELECT (SELECT user_version FROM pragma_user_version),
+		(SELECT application_id FROM pragma_application_id)`).Scan(&version, &appID)
+	if err != nil {
+		return classify(err)
+	}
+	if appID == ApplicationID && version == len(ms) {
+		return nil
 	}
 	for {
 		done, err := s.migrateOne(ctx, ms)
@@ -326,6 +347,7 @@ func (s *Store) migrateOne(ctx context.Context, ms []string) (done bool, err err
 func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.wl.lock(ctx)()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(op, err)
