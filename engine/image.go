@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"sync"
 
 	_ "golang.org/x/image/tiff" // TIFF decoder
 )
@@ -99,7 +100,7 @@ func FromImage(img image.Image) *Image {
 	out := NewImage(w, h)
 	n := w * h
 	R, G, B := out.Pix[:n], out.Pix[n:2*n], out.Pix[2*n:]
-	const s8, s16 = 1.0 / 255, 1.0 / 65535
+	l8, l16 := luts()
 	switch m := img.(type) {
 	case *image.NRGBA:
 		for y := 0; y < h; y++ {
@@ -107,7 +108,7 @@ func FromImage(img image.Image) *Image {
 			o := y * w
 			for x := 0; x < w; x++ {
 				p := row[4*x : 4*x+3 : 4*x+3]
-				R[o+x], G[o+x], B[o+x] = float32(p[0])*s8, float32(p[1])*s8, float32(p[2])*s8
+				R[o+x], G[o+x], B[o+x] = l8[p[0]], l8[p[1]], l8[p[2]]
 			}
 		}
 	case *image.RGBA:
@@ -116,7 +117,7 @@ func FromImage(img image.Image) *Image {
 			o := y * w
 			for x := 0; x < w; x++ {
 				p := row[4*x : 4*x+4 : 4*x+4]
-				r, g, bb := float32(p[0])*s8, float32(p[1])*s8, float32(p[2])*s8
+				r, g, bb := l8[p[0]], l8[p[1]], l8[p[2]]
 				if a := p[3]; a != 255 && a != 0 {
 					k := 255 / float32(a)
 					r, g, bb = min(r*k, 1), min(g*k, 1), min(bb*k, 1)
@@ -130,9 +131,9 @@ func FromImage(img image.Image) *Image {
 			o := y * w
 			for x := 0; x < w; x++ {
 				p := row[8*x : 8*x+6 : 8*x+6]
-				R[o+x] = float32(uint16(p[0])<<8|uint16(p[1])) * s16
-				G[o+x] = float32(uint16(p[2])<<8|uint16(p[3])) * s16
-				B[o+x] = float32(uint16(p[4])<<8|uint16(p[5])) * s16
+				R[o+x] = l16[uint16(p[0])<<8|uint16(p[1])]
+				G[o+x] = l16[uint16(p[2])<<8|uint16(p[3])]
+				B[o+x] = l16[uint16(p[4])<<8|uint16(p[5])]
 			}
 		}
 	case *image.RGBA64:
@@ -141,9 +142,9 @@ func FromImage(img image.Image) *Image {
 			o := y * w
 			for x := 0; x < w; x++ {
 				p := row[8*x : 8*x+8 : 8*x+8]
-				r := float32(uint16(p[0])<<8|uint16(p[1])) * s16
-				g := float32(uint16(p[2])<<8|uint16(p[3])) * s16
-				bb := float32(uint16(p[4])<<8|uint16(p[5])) * s16
+				r := l16[uint16(p[0])<<8|uint16(p[1])]
+				g := l16[uint16(p[2])<<8|uint16(p[3])]
+				bb := l16[uint16(p[4])<<8|uint16(p[5])]
 				if a := uint16(p[6])<<8 | uint16(p[7]); a != 0xffff && a != 0 {
 					k := 65535 / float32(a)
 					r, g, bb = min(r*k, 1), min(g*k, 1), min(bb*k, 1)
@@ -156,7 +157,7 @@ func FromImage(img image.Image) *Image {
 			row := m.Pix[y*m.Stride : y*m.Stride+w]
 			o := y * w
 			for x, v := range row {
-				f := float32(v) * s8
+				f := l8[v]
 				R[o+x], G[o+x], B[o+x] = f, f, f
 			}
 		}
@@ -165,7 +166,7 @@ func FromImage(img image.Image) *Image {
 			row := m.Pix[y*m.Stride : y*m.Stride+2*w]
 			o := y * w
 			for x := 0; x < w; x++ {
-				f := float32(uint16(row[2*x])<<8|uint16(row[2*x+1])) * s16
+				f := l16[uint16(row[2*x])<<8|uint16(row[2*x+1])]
 				R[o+x], G[o+x], B[o+x] = f, f, f
 			}
 		}
@@ -176,14 +177,14 @@ func FromImage(img image.Image) *Image {
 				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
 				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
 				r, g, bb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				R[o+x], G[o+x], B[o+x] = float32(r)*s8, float32(g)*s8, float32(bb)*s8
+				R[o+x], G[o+x], B[o+x] = l8[r], l8[g], l8[bb]
 			}
 		}
 	case *image.Paletted:
 		var lut [256][3]float32
 		for i, c := range m.Palette {
 			nc := color.NRGBA64Model.Convert(c).(color.NRGBA64)
-			lut[i] = [3]float32{float32(nc.R) * s16, float32(nc.G) * s16, float32(nc.B) * s16}
+			lut[i] = [3]float32{l16[nc.R], l16[nc.G], l16[nc.B]}
 		}
 		for y := 0; y < h; y++ {
 			row := m.Pix[y*m.Stride : y*m.Stride+w]
@@ -198,11 +199,32 @@ func FromImage(img image.Image) *Image {
 			o := y * w
 			for x := 0; x < w; x++ {
 				c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
-				R[o+x], G[o+x], B[o+x] = float32(c.R)*s16, float32(c.G)*s16, float32(c.B)*s16
+				R[o+x], G[o+x], B[o+x] = l16[c.R], l16[c.G], l16[c.B]
 			}
 		}
 	}
 	return out
+}
+
+var (
+	lutOnce sync.Once
+	lut8    *[256]float32
+	lut16   *[65536]float32
+)
+
+// luts returns the sample-to-float tables: v/255 and v/65535, correctly rounded float32
+// divisions as the contract states (identical to numpy's x.astype(float32) / 255).
+func luts() (*[256]float32, *[65536]float32) {
+	lutOnce.Do(func() {
+		lut8, lut16 = new([256]float32), new([65536]float32)
+		for i := range lut8 {
+			lut8[i] = float32(i) / 255
+		}
+		for i := range lut16 {
+			lut16[i] = float32(i) / 65535
+		}
+	})
+	return lut8, lut16
 }
 
 // ToNRGBA converts the image to 8-bit RGB (opaque), rounding and clamping to [0,1].
