@@ -225,3 +225,8 @@ func newFixtureIn(t testing.TB, dir string, nImages, perImage int) *fixture {
 	}
 	return f
 }
+
+// writeFileForce overwrites a file in place (to damage a blob).
+func writeFileForce(path string, data []byte) error {
+	return os.WriteFile(path, data, 0o644)
+}
