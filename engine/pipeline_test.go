@@ -232,3 +232,61 @@ func TestModelErrorAndCancel(t *testing.T) {
 		t.Fatalf("cancel: got %v, want context.Canceled", err)
 	}
 }
+
+func TestCorruptedRegionLightsUp(t *testing.T) {
+	const W, H, P = 90, 61, 16
+	region := rect(30, 20, 47, 29)
+	// The model shifts every channel by 0.5 inside the region (in image coordinates) and
+	// reconstructs everything else perfectly.
+	fn := func(out, in []float32, pos [2]float32) {
+		ox := int(pos[0]*W+0.5) - P/2
+		oy := int(pos[1]*H+0.5) - P/2
+		for c := 0; c < 3; c++ {
+			for y := 0; y < P; y++ {
+				for x := 0; x < P; x++ {
+					k := (c*P+y)*P + x
+					v := in[k]
+					if gx, gy := ox+x, oy+y; gx >= region.X0 && gx < region.X1 && gy >= region.Y0 && gy < region.Y1 {
+						if v > 0.5 {
+							v -= 0.5
+						} else {
+							v += 0.5
+						}
+					}
+					out[k] = v
+				}
+			}
+		}
+	}
+	for _, merge := range []string{"rops", "average", "none"} {
+		for _, sigma := range []float64{0, 2} {
+			t.Run(fmt.Sprintf("%s_sigma%g", merge, sigma), func(t *testing.T) {
+				img := randomImage(W, H, 4)
+				o := engine.DefaultOptions()
+				o.Merge, o.BlurSigma = merge, sigma
+				pl, err := engine.NewPipeline(enginetest.Func(P, fn), o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := pl.Run(context.Background(), img, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ds := engine.FindDefects(engine.MinMax(res.Raw), 0.5, 4)
+				if len(ds) != 1 {
+					t.Fatalf("%d defects, want 1: %+v", len(ds), ds)
+				}
+				if sigma == 0 && ds[0].Box != region {
+					t.Fatalf("defect box %v, want the corrupted region %v", ds[0].Box, region)
+				}
+				if iou := ds[0].Box.IoU(region); iou < 0.7 {
+					t.Fatalf("defect box %v overlaps the region %v with IoU %.2f", ds[0].Box, region, iou)
+				}
+				// Far from the region the map is zero.
+				if v := res.Raw.V[5*W+80]; v != 0 {
+					t.Fatalf("raw %g far from the region, want 0", v)
+				}
+			})
+		}
+	}
+}
