@@ -61,6 +61,10 @@ var (
 	ErrUndoConflict = errors.New("changed by a later edit")
 )
 
+// synchronous is the PRAGMA synchronous of every connection: FULL syncs the WAL at every
+// commit, so a decision survives a power cut once the call returns. (Benchmarks compare NORMAL.)
+var synchronous = "FULL"
+
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
@@ -93,7 +97,7 @@ func OpenContext(ctx context.Context, path string) (*Store, error) {
 	if err := preflight(abs); err != nil {
 		return nil, fmt.Errorf("open project %s: %w", abs, err)
 	}
-	dsn := abs + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=FULL"
+	dsn := abs + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_synchronous=" + synchronous
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open project %s: %w", abs, err)
