@@ -147,4 +147,3 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/open")
 }
-
