@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"time"
 )
 
 // errUsage is returned by a command whose flags did not parse; the flag package has
@@ -42,4 +45,31 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// progressPrinter returns a progress callback that redraws one line on a terminal and prints
+// one line per step elsewhere (logs, CI). name == "" marks the end.
+func progressPrinter(w io.Writer, what string) func(done, total int, name string) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	start := time.Now()
+	return func(done, total int, name string) {
+		el := time.Since(start).Round(100 * time.Millisecond)
+		eta := ""
+		if done > 0 && done < total {
+			eta = " ETA " + (time.Since(start) / time.Duration(done) * time.Duration(total-done)).Round(time.Second).String()
+		}
+		switch {
+		case name == "":
+			fmt.Fprintf(w, "\r%s: %d/%d done in %s%30s\n", what, total, total, el, "")
+		case tty:
+			fmt.Fprintf(w, "\r%s: %d/%d %s %s%s   ", what, done+1, total, name, el, eta)
+		default:
+			fmt.Fprintf(w, "%s: %d/%d %s %s%s\n", what, done+1, total, name, el, eta)
+		}
+	}
 }

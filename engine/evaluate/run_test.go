@@ -158,3 +158,30 @@ func TestRunRejectsEmptyDataset(t *testing.T) {
 		t.Fatal("a dataset without test images must be an error")
 	}
 }
+
+func TestCurvePlotMarksThreshold(t *testing.T) {
+	r := &Report{Method: "m", Threshold: 0.1, Curve: []DefectCounts{
+		{Threshold: 0.01, TP: 5, FP: 50, FN: 0, FPDefectFree: 20, DefectFreeImages: 2},
+		{Threshold: 0.1, TP: 4, FP: 1, FN: 1, DefectFreeImages: 2},
+		{Threshold: 1, TP: 0, FP: 0, FN: 5, DefectFreeImages: 2},
+	}}
+	img := CurvePlot(r, 300, 200).(*image.RGBA)
+	// the plot is not blank: some dark (text/axes) and some coloured (curve) pixels
+	var dark, coloured int
+	for i := 0; i < len(img.Pix); i += 4 {
+		r, g, b := img.Pix[i], img.Pix[i+1], img.Pix[i+2]
+		if r < 60 && g < 60 && b < 60 {
+			dark++
+		}
+		if r > 200 && g < 150 && b < 60 {
+			coloured++
+		}
+	}
+	if dark < 100 || coloured < 20 {
+		t.Fatalf("plot looks blank: %d dark, %d orange pixels", dark, coloured)
+	}
+	path := filepath.Join(t.TempDir(), "p.png")
+	if err := SaveCurvePlot(path, r); err != nil {
+		t.Fatal(err)
+	}
+}
