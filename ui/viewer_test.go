@@ -1,0 +1,204 @@
+package ui
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/hisirdesk/hisir/engine/geom"
+)
+
+// newTestViewer shows a synchronous viewer of img in a w×h test window at the given scale.
+func newTestViewer(t *testing.T, img image.Image, w, h float32, scale float32) (*Viewer, fyne.Window) {
+	t.Helper()
+	test.NewTempApp(t)
+	v := NewViewer()
+	v.sync = true
+	win := test.NewTempWindow(t, v)
+	win.SetPadded(false)
+	if scale != 1 {
+		win.Canvas().(interface{ SetScale(float32) }).SetScale(scale)
+	}
+	win.Resize(fyne.NewSize(w, h))
+	if img != nil {
+		v.SetImage(img)
+	}
+	return v, win
+}
+
+// dragSteps sends a real-driver-like drag: many small Dragged events whose Position is
+// the current pointer, then DragEnd.
+func dragSteps(d fyne.Draggable, from, to fyne.Position, steps int) {
+	prev := from
+	for i := 1; i <= steps; i++ {
+		f := float32(i) / float32(steps)
+		cur := fyne.NewPos(from.X+(to.X-from.X)*f, from.Y+(to.Y-from.Y)*f)
+		d.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: cur}, Dragged: fyne.NewDelta(cur.X-prev.X, cur.Y-prev.Y)})
+		prev = cur
+	}
+	d.DragEnd()
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+
+func TestViewerKeys(t *testing.T) {
+	for _, scale := range []float32{1, 2} {
+		v, _ := newTestViewer(t, checker(400, 200, 10), 200, 200, scale)
+		fit := 200 * float64(scale) / 400
+		tests := []struct {
+			keys string
+			zoom float64
+			fit  bool
+		}{
+			{"", fit, true},
+			{"1", 1, false},
+			{"+", 2, false},
+			{"++", 8, false},
+			{"-", 4, false},
+			{"f", fit, true},
+			{"F1", 1, false},
+		}
+		for _, tt := range tests {
+			test.Type(v, tt.keys)
+			if !near(v.View().Zoom, tt.zoom) || v.fit != tt.fit {
+				t.Errorf("scale %v after %q: zoom %v fit %v, want %v %v", scale, tt.keys, v.View().Zoom, v.fit, tt.zoom, tt.fit)
+			}
+		}
+	}
+}
+
+func TestViewerZoomLimits(t *testing.T) {
+	v, _ := newTestViewer(t, checker(3840, 2160, 64), 400, 300, 1)
+	for i := 0; i < 20; i++ {
+		test.Type(v, "+")
+	}
+	if z := v.View().Zoom; z < 32 || z > MaxZoom {
+		t.Errorf("zoomed in to %v, want between 3200 %% and MaxZoom", z)
+	}
+	for i := 0; i < 40; i++ {
+		test.Type(v, "-")
+	}
+	if z, fit := v.View().Zoom, v.FitZoom(); z < fit/2-1e-9 {
+		t.Errorf("zoomed out to %v, below half of fit %v", z, fit)
+	}
+}
+
+func TestViewerToggleKeys(t *testing.T) {
+	v, _ := newTestViewer(t, checker(40, 40, 4), 100, 100, 1)
+	tests := []struct {
+		key rune
+		o   Overlay
+	}{{'h', OverlayHeatmap}, {'m', OverlayMask}, {'o', OverlayOutlines}, {'l', OverlayLabels}}
+	for _, tt := range tests {
+		before := v.OverlayShown(tt.o)
+		test.Type(v, string(tt.key))
+		if v.OverlayShown(tt.o) == before {
+			t.Errorf("%q did not toggle overlay %d", tt.key, tt.o)
+		}
+	}
+	modes := []TwinMode{TwinSideBySide, TwinFlicker, TwinOff}
+	for _, want := range modes {
+		test.Type(v, "t")
+		if v.TwinMode() != want {
+			t.Errorf("t gave twin mode %v, want %v", v.TwinMode(), want)
+		}
+	}
+	var forwarded []rune
+	v.OnTypedRune = func(r rune) { forwarded = append(forwarded, r) }
+	test.Type(v, "aj")
+	if string(forwarded) != "aj" {
+		t.Errorf("forwarded %q, want the keys the viewer does not use", string(forwarded))
+	}
+}
+
+func TestViewerDragPansWithPointer(t *testing.T) {
+	for _, scale := range []float32{1, 2} {
+		v, _ := newTestViewer(t, checker(1000, 1000, 10), 200, 200, scale)
+		test.Type(v, "1")
+		grab := fyne.NewPos(50, 60)
+		under := v.View().Pixel(grab, scale)
+		dragSteps(v, grab, fyne.NewPos(130, 20), 17)
+		if got := v.View().Pixel(fyne.NewPos(130, 20), scale); got != under {
+			t.Errorf("scale %v: after dragging, pixel %v is under the pointer instead of %v", scale, got, under)
+		}
+		// The single-event drag of test.Drag pans by the same total.
+		before := v.View().Origin
+		test.Drag(canvasOf(t, v), fyne.NewPos(100, 100), -40, 0)
+		if got := v.View().Origin.X - before.X; !near(got, 40*float64(scale)) {
+			t.Errorf("scale %v: test.Drag moved origin by %v, want %v", scale, got, 40*scale)
+		}
+	}
+}
+
+func TestViewerScrollPans(t *testing.T) {
+	v, win := newTestViewer(t, checker(1000, 1000, 10), 200, 200, 1)
+	test.Type(v, "1")
+	before := v.View().Origin
+	test.Scroll(win.Canvas(), fyne.NewPos(50, 50), 0, -30)
+	if got := v.View().Origin; !near(got.Y-before.Y, 30) || !near(got.X, before.X) {
+		t.Errorf("scrolling down 30 moved origin %v → %v, want +30 in y", before, got)
+	}
+}
+
+func TestViewerMinimapRecentres(t *testing.T) {
+	v, _ := newTestViewer(t, checker(2000, 1000, 50), 800, 600, 1)
+	if _, _, ok := v.minimapRect(); ok {
+		t.Fatal("minimap shown at fit")
+	}
+	test.Type(v, "1")
+	pos, size, ok := v.minimapRect()
+	if !ok {
+		t.Fatal("minimap hidden when zoomed in")
+	}
+	// Tap the minimap three quarters across and halfway down: that image point is centred.
+	test.TapAt(v, pos.Add(fyne.NewPos(size.Width*0.75, size.Height*0.5)))
+	c := v.View().ImagePoint(fyne.NewPos(400, 300), 1)
+	if math.Abs(c.X-1500) > 2 || math.Abs(c.Y-500) > 2 {
+		t.Errorf("centre after minimap tap = %v, want about (1500, 500)", c)
+	}
+}
+
+func TestViewerShowRectZoomsToDefect(t *testing.T) {
+	v, _ := newTestViewer(t, checker(3840, 2160, 64), 800, 500, 1)
+	box := geom.Rect{X0: 1000, Y0: 700, X1: 1010, Y1: 712}
+	v.ShowRect(box)
+	vis := v.View().Visible(3840, 2160, v.Size(), 1)
+	if vis.Intersect(box) != box {
+		t.Errorf("visible %v does not hold the defect %v", vis, box)
+	}
+	if z := v.View().Zoom; !near(z, 8) {
+		t.Errorf("zoom %v, want the 800 %% cap for a small defect", z)
+	}
+}
+
+func canvasOf(t *testing.T, o fyne.CanvasObject) fyne.Canvas {
+	t.Helper()
+	c := fyne.CurrentApp().Driver().CanvasForObject(o)
+	if c == nil {
+		t.Fatal("viewer not on a canvas")
+	}
+	return c
+}
+
+func TestViewerRendersOverlaysGolden(t *testing.T) {
+	img := checker(64, 48, 8)
+	v, win := newTestViewer(t, img, 256, 192, 1)
+	data := make([]float32, 64*48)
+	for y := 0; y < 48; y++ {
+		for x := 0; x < 64; x++ {
+			dx, dy := float64(x-40), float64(y-20)
+			data[y*64+x] = float32(2 * math.Exp(-(dx*dx+dy*dy)/40))
+		}
+	}
+	v.SetScores(NewScores(64, 48, data))
+	v.SetThreshold(1)
+	v.SetDefects([]Defect{{ID: 1, Outline: geom.Polygon{{X: 36, Y: 16}, {X: 44, Y: 16}, {X: 44, Y: 24}, {X: 36, Y: 24}}, Decision: Pending}}, -1)
+	v.SetLabels([]Label{{Class: "solder_bridge", Polygon: geom.Polygon{{X: 4, Y: 30}, {X: 20, Y: 30}, {X: 12, Y: 44}}}})
+	test.AssertRendersToImage(t, "viewer_overlays.png", win.Canvas())
+	v.ShowOverlay(OverlayHeatmap, false)
+	v.ShowOverlay(OverlayMask, false)
+	test.AssertRendersToImage(t, "viewer_plain.png", win.Canvas())
+}
