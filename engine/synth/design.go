@@ -110,7 +110,7 @@ func makePalette(r *rand.Rand) palette {
 	mask := j(rgb(34, 108, 56), 0.06)
 	p := palette{
 		mask:     mask,
-		maskCu:   [3]float32{mask[0]*1.45 + 8, mask[1]*1.22 + 6, mask[2]*1.05 + 2},
+		maskCu:   [3]float32{mask[0]*1.35 + 6, mask[1]*1.16 + 5, mask[2] + 2},
 		maskBare: mul(mask, 0.86),
 		silk:     j(rgb(236, 236, 226), 0.015),
 		solder:   rgb(214, 214, 208),
@@ -148,9 +148,7 @@ func (b *builder) build() {
 	d := b.d
 	pal := d.pal
 	// Substrate with a lighter routed edge.
-	sub := lprim{x: d.wmm / 2, y: d.hmm / 2, hx: d.wmm / 2, hy: d.hmm / 2, r: 0.8, col: pal.mask, sh: shMask, p0: 0.035, p1: 0.05}
-	d.under = append(d.under, lprim{x: d.wmm / 2, y: d.hmm / 2, hx: d.wmm/2 + 0.05, hy: d.hmm/2 + 0.05, r: 0.9,
-		col: mul(pal.mask, 1.35), soft: 1.5})
+	sub := lprim{x: d.wmm / 2, y: d.hmm / 2, hx: d.wmm / 2, hy: d.hmm / 2, r: 0.8, col: pal.mask, sh: shMask, p0: 0.035, p1: 0.05, p2: 0.12}
 	d.under = append(d.under, sub)
 	// Mounting holes and fiducials.
 	for _, c := range [][2]float64{{3, 3}, {d.wmm - 3, 3}, {3, d.hmm - 3}, {d.wmm - 3, d.hmm - 3}} {
@@ -499,7 +497,7 @@ func (b *builder) electrolytic(dia float64) comp {
 	base.r, base.sh, base.p0, base.p1 = 0.9, shBevel, 0.3, 0.6
 	c.parts = append(c.parts, base)
 	can := circle(0, 0, dia/2, rgb(196, 199, 204))
-	can.sh, can.p1, can.p2 = shDome, 4, 0.3
+	can.sh, can.p0, can.p1, can.p2 = shDome, 0.8, 5, 0.25
 	c.parts = append(c.parts, can)
 	mark := box(-dia*0.3, 0, dia*0.12, dia*0.28, rgb(30, 30, 60))
 	mark.r, mark.alpha = dia*0.1, 0.9
@@ -693,8 +691,64 @@ func (b *builder) route() {
 		y = d.hmm - 5.5 - float64(k)*0.9
 		traces = append(traces, capsule(6.5, y, d.wmm-6.5, y, 0.5, pal.maskCu))
 	}
+	// Pour goes right above the substrate (the first primitive).
+	pour := b.pour(traces, vias)
+	d.under = append(append(append([]lprim{}, d.under[:1]...), pour...), d.under[1:]...)
 	d.under = append(d.under, traces...)
 	d.under = append(d.under, vias...)
+}
+
+// pour returns copper pour areas under the mask with their clearances around traces, vias
+// and pads (drawn before the traces and pads themselves).
+func (b *builder) pour(traces, vias []lprim) []lprim {
+	d := b.d
+	pal := d.pal
+	var out []lprim
+	cu := func(x0, y0, x1, y1 float64) {
+		p := box((x0+x1)/2, (y0+y1)/2, (x1-x0)/2, (y1-y0)/2, pal.maskCu)
+		p.r, p.sh, p.p0, p.p1 = 0.4, shMask, 0.035, 0.05
+		out = append(out, p)
+	}
+	if b.r.Float64() < 0.5 {
+		cu(1.0, 1.0, d.wmm-1.0, d.hmm-1.0)
+	} else {
+		for k := 0; k < 2+b.r.IntN(3); k++ {
+			w, h := b.uniform(6, d.wmm*0.5), b.uniform(6, d.hmm*0.5)
+			x, y := b.uniform(1, d.wmm-1-w), b.uniform(1, d.hmm-1-h)
+			cu(x, y, x+w, y+h)
+		}
+	}
+	gap := 0.2
+	clear := func(p lprim, g float64) {
+		p.hx, p.hy, p.r = p.hx+g, p.hy+g, p.r+g
+		p.col, p.sh, p.p0, p.p1, p.alpha = pal.mask, shMask, 0.035, 0.05, 1
+		out = append(out, p)
+	}
+	for _, t := range traces {
+		clear(t, gap)
+	}
+	for _, v := range vias {
+		if v.hx > 0.2 {
+			clear(v, gap)
+		}
+	}
+	for i := range d.comps {
+		c := &d.comps[i]
+		for _, p := range c.pads {
+			p.x, p.y = c.toBoard(p.x, p.y)
+			p.a += c.a
+			clear(p, gap+0.05)
+		}
+	}
+	for _, h := range d.under {
+		switch h.col { // mounting holes' rings and fiducials keep their distance
+		case pal.pad:
+			clear(h, 0.5)
+		case pal.maskBare:
+			clear(h, 0.3)
+		}
+	}
+	return out
 }
 
 // silk prints outlines, designators, polarity marks, the board name and a 2D code.

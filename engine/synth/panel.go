@@ -126,8 +126,11 @@ func (L *layout) prim(bi *boardInst, f pose, l *lprim) prim {
 		soft: float32(soft), alpha: float32(alpha), col: l.col, sh: l.sh,
 		p0: l.p0, p1: l.p1, p2: l.p2,
 	}
-	if l.sh == shBevel {
+	switch {
+	case l.sh == shBevel:
 		p.p0 = float32(math.Max(0.8, float64(l.p0)*s))
+	case l.sh == shMask && l.p2 > 0:
+		p.p2 = float32(math.Max(1, float64(l.p2)*s))
 	}
 	p.finish()
 	return p

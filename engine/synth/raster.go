@@ -17,8 +17,8 @@ const (
 	shBevel              // flat with a band of width p0 along the edge scaled by (1+p1)
 	shCylX               // metal cylinder along local x: highlight at u=p0, width p1, strength p2
 	shCylY               // same across local y (v)
-	shDome               // sphere-like: light from the top left, specular strength p2, exponent p1
-	shMask               // solder mask over the fibre-glass weave (panel texture tables)
+	shDome               // sphere-like: light from the top left, specular p2, exponent p1, flatness p0
+	shMask               // solder mask over the glass weave: weave p0, blotches p1, lighter rim p2 (mm → px)
 	shGrain              // matte surface: colour × (1 + p0·hash noise)
 )
 
@@ -215,11 +215,12 @@ func (s *scene) render(dst *image.NRGBA, r geom.Rect) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]float32, 3*r.Dx()*bandRows)
+			buf := make([]float32, 4*r.Dx()*bandRows)
 			for b := range next {
 				y0 := r.Y0 + b*bandRows
 				band := geom.Rect{X0: r.X0, Y0: y0, X1: r.X1, Y1: min(y0+bandRows, r.Y1)}
-				s.renderBand(dst, band, bins[b], buf[:3*band.Dx()*band.Dy()])
+				n := band.Dx() * band.Dy()
+				s.renderBand(dst, band, bins[b], buf[:3*n], buf[3*n:4*n])
 			}
 		}()
 	}
@@ -227,26 +228,30 @@ func (s *scene) render(dst *image.NRGBA, r geom.Rect) {
 }
 
 // renderBand renders one band: carrier background, primitives, then camera and quantisation.
-func (s *scene) renderBand(dst *image.NRGBA, band geom.Rect, ids []int32, buf []float32) {
+// low holds the band's low-frequency noise, shared by the carrier and the mask shader.
+func (s *scene) renderBand(dst *image.NRGBA, band geom.Rect, ids []int32, buf, low []float32) {
 	bw := band.Dx()
 	// Carrier: dark anodised fixture with a little low-frequency variation.
 	car := s.look.carrier
 	for y := band.Y0; y < band.Y1; y++ {
 		row := buf[(y-band.Y0)*bw*3 : (y-band.Y0+1)*bw*3]
+		lrow := low[(y-band.Y0)*bw : (y-band.Y0+1)*bw]
 		for x := band.X0; x < band.X1; x++ {
-			f := 1 + 0.08*s.tex.low(x, y)
+			l := s.tex.low(x, y)
+			lrow[x-band.X0] = l
+			f := 1 + 0.08*l
 			i := (x - band.X0) * 3
 			row[i], row[i+1], row[i+2] = car[0]*f, car[1]*f, car[2]*f
 		}
 	}
 	for _, id := range ids {
-		s.drawPrim(&s.prims[id], band, buf)
+		s.drawPrim(&s.prims[id], band, buf, low)
 	}
 	s.develop(dst, band, buf)
 }
 
 // drawPrim blends one primitive into the band buffer.
-func (s *scene) drawPrim(p *prim, band geom.Rect, buf []float32) {
+func (s *scene) drawPrim(p *prim, band geom.Rect, buf, low []float32) {
 	bb := p.bb.Intersect(band)
 	if bb.Empty() {
 		return
@@ -258,6 +263,7 @@ func (s *scene) drawPrim(p *prim, band geom.Rect, buf []float32) {
 	for y := bb.Y0; y < bb.Y1; y++ {
 		fy := float32(y) + 0.5 - p.cy
 		row := buf[(y-band.Y0)*bw*3:]
+		lrow := low[(y-band.Y0)*bw:]
 		for x := bb.X0; x < bb.X1; x++ {
 			fx := float32(x) + 0.5 - p.cx
 			lx := fx*p.ux + fy*p.uy
@@ -298,12 +304,18 @@ func (s *scene) drawPrim(p *prim, band geom.Rect, buf []float32) {
 				nx, ny := fx*ihx, fy*ihy
 				rr := nx*nx + ny*ny
 				f := 0.55 + 0.45*float32(math.Sqrt(float64(clamp01(1-rr))))
+				if p.p0 > 0 { // flattened top (cans): mostly even with a darker rolled rim
+					f += p.p0 * (0.92 - 0.3*clamp01((rr-0.7)*4) - f)
+				}
 				hx, hy := nx+0.35, ny+0.35
 				f += p.p2 * float32(math.Exp(float64(-(hx*hx+hy*hy)*p.p1)))
 				cr, cg, cb = cr*f, cg*f, cb*f
 			case shMask:
 				w := s.tex.weaveX[x] * s.tex.weaveY[y]
-				f := 1 + p.p0*w + p.p1*s.tex.low(x, y)
+				f := 1 + p.p0*w + p.p1*lrow[x-band.X0]
+				if p.p2 > 0 { // lighter routed edge of the board, p2 pixels wide
+					f *= 1 + 0.3*clamp01(1+d/p.p2)
+				}
 				cr, cg, cb = cr*f, cg*f, cb*f
 			case shGrain:
 				n := s.tex.gauss[hash2(uint32(x), uint32(y), 0x51ab)&(gaussN-1)]
