@@ -362,7 +362,7 @@ func (e *LabelEditor) shapes() []Shape {
 		out = append(out, s)
 	}
 	if len(e.draft) > 0 {
-		out = append(out, Shape{Polygon: e.draft, Color: color.RGBA{255, 255, 255, 255}, Width: 2, Open: true, Handles: true, Active: 0})
+		out = append(out, Shape{Polygon: e.draft, Color: color.RGBA{0, 230, 255, 255}, Width: 2, Open: true, Handles: true, Active: 0})
 	}
 	return out
 }
