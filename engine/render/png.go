@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"image"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,14 +11,12 @@ import (
 	"github.com/hisirdesk/hisir/engine"
 )
 
-// SavePNG writes img as a PNG at path with the fastest compression (a 4K overlay in well
-// under a second). The file appears complete or not at all: it is written beside path
+// SavePNG writes img as a PNG at path with EncodePNG (fastest compression, parallel). The file appears complete or not at all: it is written beside path
 // and renamed, so a full disk never leaves a truncated PNG or clobbers an older one.
 func SavePNG(path string, img image.Image) error {
 	return writeAtomic(path, func(f *os.File) error {
 		bw := bufio.NewWriterSize(f, 1<<20)
-		enc := png.Encoder{CompressionLevel: png.BestSpeed}
-		if err := enc.Encode(bw, img); err != nil {
+		if err := EncodePNG(bw, img); err != nil {
 			return err
 		}
 		return bw.Flush()
