@@ -31,6 +31,8 @@ type ImportOptions struct {
 	Provenance string // added to the manifest's provenance
 	// Select, when set, keeps only the samples whose dataset name it accepts.
 	Select func(name string) bool
+	// Limit, when > 0, keeps only the first Limit samples (after Select), in source order.
+	Limit int
 	// Progress, when set, is called after each sample (from several goroutines, serialised).
 	Progress func(done, total int, name string)
 	// Workers is the number of images decoded and encoded at once; default GOMAXPROCS.
@@ -56,6 +58,9 @@ func build(out string, info Info, jobs []job, opt ImportOptions) (*Dataset, erro
 			}
 		}
 		jobs = kept
+	}
+	if opt.Limit > 0 && len(jobs) > opt.Limit {
+		jobs = jobs[:opt.Limit]
 	}
 	if len(jobs) == 0 {
 		return nil, fmt.Errorf("%w: no images found", ErrSource)
