@@ -9,7 +9,7 @@ import (
 func TestBenchReportsStagesAndSweeps(t *testing.T) {
 	requireORT(t)
 	var out, errb bytes.Buffer
-	code := run([]string{"bench", "--model", testModel(t, "tiny.onnx"), "--sizes", "160x96,200x120",
+	code := run([]string{"bench", "--model", testModel(t, "tiny.onnx"), "--sizes", "256x128,320x160",
 		"--batch", "4,16", "--threads", "1", "--json"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
@@ -36,7 +36,7 @@ func TestBenchReportsStagesAndSweeps(t *testing.T) {
 			t.Errorf("%s: stage shares sum to %v, want (0,1]", r.Size, sum)
 		}
 	}
-	if rows[0].Width != 160 || rows[2].Width != 200 || rows[0].Batch != 4 || rows[1].Batch != 16 {
+	if rows[0].Width != 256 || rows[2].Width != 320 || rows[0].Batch != 4 || rows[1].Batch != 16 {
 		t.Errorf("rows out of order: %+v", rows)
 	}
 }
