@@ -42,8 +42,8 @@ func BenchmarkOverlay4K(b *testing.B) {
 func BenchmarkOutlinesLabels4K(b *testing.B) {
 	img := Heatmap(board4K(), Grey)
 	var defects []engine.Defect
-	for k := 0; k < 50; k++ {
-		x, y := float64(60+k*70), float64(100+k*40)
+	for k := 0; k < 600; k++ {
+		x, y := float64(60+(k%50)*70), float64(100+(k/50)*160)
 		defects = append(defects, engine.Defect{
 			Polygon: geom.Polygon{{X: x, Y: y}, {X: x + 50, Y: y}, {X: x + 60, Y: y + 30}, {X: x + 10, Y: y + 45}},
 			Box:     geom.Rect{X0: int(x), Y0: int(y), X1: int(x) + 60, Y1: int(y) + 45}, Peak: 0.9,

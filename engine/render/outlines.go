@@ -13,6 +13,7 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
 )
 
 // DefectRed is the default outline colour.
@@ -26,8 +27,8 @@ func OutlineWidth(w, h int) float64 { return math.Max(2, float64(min(w, h))/400)
 func LabelSize(w, h int) float64 { return math.Max(12, float64(min(w, h))/60) }
 
 // Outlines strokes every defect's outline polygon (its box when the polygon is empty) on
-// dst with colour c and the given line width (≤ 0: OutlineWidth). All outlines are one
-// path, rasterised once.
+// dst with colour c and the given line width (≤ 0: OutlineWidth). Each outline is its own
+// path: the rasteriser's cost grows with the cells of one path, so small paths stay fast.
 func Outlines(dst *image.NRGBA, defects []engine.Defect, c color.Color, width float64) {
 	if len(defects) == 0 {
 		return
@@ -37,6 +38,9 @@ func Outlines(dst *image.NRGBA, defects []engine.Defect, c color.Color, width fl
 	}
 	onContext(dst, func(dc *gg.Context, origin image.Point) {
 		ox, oy := float64(origin.X), float64(origin.Y)
+		dc.SetColor(c)
+		dc.SetLineWidth(width)
+		dc.SetLineJoinRound()
 		for _, d := range defects {
 			if len(d.Polygon) >= 2 {
 				dc.MoveTo(d.Polygon[0].X-ox, d.Polygon[0].Y-oy)
@@ -44,15 +48,12 @@ func Outlines(dst *image.NRGBA, defects []engine.Defect, c color.Color, width fl
 					dc.LineTo(p.X-ox, p.Y-oy)
 				}
 				dc.ClosePath()
-				continue
+			} else {
+				b := d.Box
+				dc.DrawRectangle(float64(b.X0)-ox, float64(b.Y0)-oy, float64(b.Dx()), float64(b.Dy()))
 			}
-			b := d.Box
-			dc.DrawRectangle(float64(b.X0)-ox, float64(b.Y0)-oy, float64(b.Dx()), float64(b.Dy()))
+			dc.Stroke()
 		}
-		dc.SetColor(c)
-		dc.SetLineWidth(width)
-		dc.SetLineJoinRound()
-		dc.Stroke()
 	})
 }
 
@@ -71,8 +72,10 @@ func Labels(dst *image.NRGBA, defects []engine.Defect, c color.Color, size float
 		return // the embedded font always parses; nothing sensible to draw otherwise
 	}
 	onContext(dst, func(dc *gg.Context, origin image.Point) {
-		dc.SetFontFace(face)
+		// font.Drawer on the RGBA image takes image/draw's fast glyph-mask path.
+		fd := font.Drawer{Dst: dc.Image().(*image.RGBA), Face: face}
 		shadow := math.Max(1, size/18)
+		fg, bg := image.NewUniform(c), image.NewUniform(color.NRGBA{0, 0, 0, 200})
 		for _, d := range defects {
 			text := fmt.Sprintf("%.2f", d.Peak)
 			x := float64(d.Box.X0 - origin.X)
@@ -80,10 +83,10 @@ func Labels(dst *image.NRGBA, defects []engine.Defect, c color.Color, size float
 			if y-size < 0 {
 				y = float64(d.Box.Y0-origin.Y) + size
 			}
-			dc.SetColor(color.NRGBA{0, 0, 0, 200})
-			dc.DrawString(text, x+shadow, y+shadow)
-			dc.SetColor(c)
-			dc.DrawString(text, x, y)
+			fd.Src, fd.Dot = bg, fixed.P(int(math.Round(x+shadow)), int(math.Round(y+shadow)))
+			fd.DrawString(text)
+			fd.Src, fd.Dot = fg, fixed.P(int(math.Round(x)), int(math.Round(y)))
+			fd.DrawString(text)
 		}
 	})
 }
