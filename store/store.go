@@ -85,6 +85,18 @@ func Open(path string) (*Store, error) {
 	return OpenContext(context.Background(), path)
 }
 
+// OpenExisting is Open for a project that must already exist: a missing file is an error
+// wrapping ErrNotFound instead of a new project.
+func OpenExisting(path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("open project %s: %w: no such file", path, ErrNotFound)
+		}
+		return nil, fmt.Errorf("open project %s: %w", path, err)
+	}
+	return Open(path)
+}
+
 // OpenContext is Open with a context for the migrations.
 func OpenContext(ctx context.Context, path string) (*Store, error) {
 	abs, err := filepath.Abs(path)
