@@ -130,7 +130,11 @@ type builder struct {
 	d      *design
 	r      *rand.Rand
 	counts map[string]int
-	ics    []int // indices of ICs in d.comps
+	ics    []int    // indices of ICs in d.comps
+	fixed  int      // d.occ[:fixed] are holes and fiducials
+	texts  []rectMM // silkscreen texts placed so far
+	// markPrims are the board name and code, printed with the silkscreen
+	markPrims []lprim
 }
 
 func (b *builder) ref(prefix string) string {
@@ -165,6 +169,8 @@ func (b *builder) build() {
 		d.under = append(d.under, f)
 		d.occ = append(d.occ, rectMM{c[0] - 1.2, c[1] - 1.2, c[0] + 1.2, c[1] + 1.2})
 	}
+	b.marks()
+	b.fixed = len(d.occ)
 	b.placeParts()
 	b.route()
 	b.silk()
@@ -751,12 +757,78 @@ func (b *builder) pour(traces, vias []lprim) []lprim {
 	return out
 }
 
+// marks reserves room for the board name and a data-matrix-like code before parts are placed.
+func (b *builder) marks() {
+	d := b.d
+	pal := d.pal
+	// Board name, revision and a data-matrix-like code in free corners.
+	name := fmt.Sprintf("HSD-%03d REV %c", b.r.IntN(1000), 'A'+rune(b.r.IntN(4)))
+	for t := 0; t < 60; t++ {
+		h := 1.1
+		n := float64(len(name)*4-1) * h / 5
+		x, y := b.uniform(2, d.wmm-2-n), b.uniform(2, d.hmm-2-h)
+		r := rectMM{x, y, x + n, y + h}
+		if b.fits(r) {
+			d.occ = append(d.occ, r)
+			b.markPrims = append(b.markPrims, textPrims(name, x+n/2, y+h/2, h, 0, pal.silk, 0.93)...)
+			break
+		}
+	}
+	for t := 0; t < 60; t++ {
+		s := 3.0
+		x, y := b.uniform(2, d.wmm-2-s), b.uniform(2, d.hmm-2-s)
+		r := rectMM{x - 0.3, y - 0.3, x + s + 0.3, y + s + 0.3}
+		if !b.fits(r) {
+			continue
+		}
+		d.occ = append(d.occ, r)
+		bg := box(x+s/2, y+s/2, s/2+0.2, s/2+0.2, pal.silk)
+		b.markPrims = append(b.markPrims, bg)
+		cell := s / 12
+		for i := 0; i < 12; i++ {
+			for j := 0; j < 12; j++ {
+				on := i == 0 || j == 11 || (i == 11 && j%2 == 0) || (j == 0 && i%2 == 1) || (i > 0 && j < 11 && b.r.Float64() < 0.5)
+				if on {
+					b.markPrims = append(b.markPrims, box(x+(float64(j)+0.5)*cell, y+(float64(i)+0.5)*cell, cell/2, cell/2, rgb(24, 30, 26)))
+				}
+			}
+		}
+		break
+	}
+}
+
+// silkFree reports whether silkscreen text fits at r: on the board, off every part and hole,
+// and off other text (it may cross copper and outlines, as on real boards).
+func (b *builder) silkFree(r rectMM) bool {
+	d := b.d
+	if r.x0 < 1 || r.y0 < 1 || r.x1 > d.wmm-1 || r.y1 > d.hmm-1 {
+		return false
+	}
+	for i := range d.comps {
+		if r.overlaps(keepout(&d.comps[i], 0.05)) {
+			return false
+		}
+	}
+	for _, o := range d.occ[:b.fixed] {
+		if r.overlaps(o) {
+			return false
+		}
+	}
+	for _, t := range b.texts {
+		if r.overlaps(t) {
+			return false
+		}
+	}
+	return true
+}
+
 // silk prints outlines, designators, polarity marks, the board name and a 2D code.
 func (b *builder) silk() {
 	d := b.d
 	pal := d.pal
 	lw := 0.14
 	var out []lprim
+
 	line := func(x0, y0, x1, y1 float64) {
 		p := capsule(x0, y0, x1, y1, lw, pal.silk)
 		p.alpha = 0.93
@@ -779,54 +851,22 @@ func (b *builder) silk() {
 			line(ko.x0, ko.y0, ko.x1, ko.y0)
 			line(ko.x0, ko.y1, ko.x1, ko.y1)
 		}
-		// Designator above (or left of) the part when there is room.
-		h := 0.7
+		// Designator next to the part where there is room: above, below, right or left.
+		h := 0.65
 		n := float64(len(c.ref)*4-1) * h / 5
-		tx, ty := (ko.x0+ko.x1)/2, ko.y0-h/2-0.1
-		r := rectMM{tx - n/2, ty - h/2, tx + n/2, ty + h/2}
-		if !b.fits(r) {
-			tx, ty = ko.x1+n/2+0.15, (ko.y0+ko.y1)/2
-			r = rectMM{tx - n/2, ty - h/2, tx + n/2, ty + h/2}
-			if !b.fits(r) {
-				continue
+		for _, at := range [][2]float64{
+			{(ko.x0 + ko.x1) / 2, ko.y0 - h/2 - 0.12}, {(ko.x0 + ko.x1) / 2, ko.y1 + h/2 + 0.12},
+			{ko.x1 + n/2 + 0.15, (ko.y0 + ko.y1) / 2}, {ko.x0 - n/2 - 0.15, (ko.y0 + ko.y1) / 2},
+		} {
+			r := rectMM{at[0] - n/2, at[1] - h/2, at[0] + n/2, at[1] + h/2}
+			if b.silkFree(r) {
+				b.texts = append(b.texts, r)
+				d.occ = append(d.occ, r)
+				out = append(out, textPrims(c.ref, at[0], at[1], h, 0, pal.silk, 0.93)...)
+				break
 			}
 		}
-		d.occ = append(d.occ, r)
-		out = append(out, textPrims(c.ref, tx, ty, h, 0, pal.silk, 0.93)...)
 	}
-	// Board name, revision and a data-matrix-like code in free corners.
-	name := fmt.Sprintf("HSD-%03d REV %c", b.r.IntN(1000), 'A'+rune(b.r.IntN(4)))
-	for t := 0; t < 60; t++ {
-		h := 1.1
-		n := float64(len(name)*4-1) * h / 5
-		x, y := b.uniform(2, d.wmm-2-n), b.uniform(2, d.hmm-2-h)
-		r := rectMM{x, y, x + n, y + h}
-		if b.fits(r) {
-			d.occ = append(d.occ, r)
-			out = append(out, textPrims(name, x+n/2, y+h/2, h, 0, pal.silk, 0.93)...)
-			break
-		}
-	}
-	for t := 0; t < 60; t++ {
-		s := 3.0
-		x, y := b.uniform(2, d.wmm-2-s), b.uniform(2, d.hmm-2-s)
-		r := rectMM{x - 0.3, y - 0.3, x + s + 0.3, y + s + 0.3}
-		if !b.fits(r) {
-			continue
-		}
-		d.occ = append(d.occ, r)
-		bg := box(x+s/2, y+s/2, s/2+0.2, s/2+0.2, pal.silk)
-		out = append(out, bg)
-		cell := s / 12
-		for i := 0; i < 12; i++ {
-			for j := 0; j < 12; j++ {
-				on := i == 0 || j == 11 || (i == 11 && j%2 == 0) || (j == 0 && i%2 == 1) || (i > 0 && j < 11 && b.r.Float64() < 0.5)
-				if on {
-					out = append(out, box(x+(float64(j)+0.5)*cell, y+(float64(i)+0.5)*cell, cell/2, cell/2, rgb(24, 30, 26)))
-				}
-			}
-		}
-		break
-	}
+	out = append(out, b.markPrims...)
 	d.under = append(d.under, out...)
 }
