@@ -362,7 +362,8 @@ func (r *inferRun) one(ctx context.Context, path string) (inferSummary, error) {
 			shown.V[i] = v * k
 		}
 	}
-	overlay := render.Overlay(img.ToNRGBA(), render.Heatmap(shown, r.cmap), r.cfg.opacity)
+	overlay := img.ToNRGBA()
+	render.BlendHeatmap(overlay, shown, r.cmap, r.cfg.opacity)
 	render.Outlines(overlay, defects, render.DefectRed, 0)
 	render.Labels(overlay, defects, color.White, 0)
 	t.Render = ms(time.Since(t0))

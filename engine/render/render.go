@@ -184,3 +184,37 @@ func Overlay(base *image.NRGBA, heat *image.NRGBA, opacity float64) *image.NRGBA
 	})
 	return out
 }
+
+// BlendHeatmap colours score with cmap and blends it over dst in place with the given
+// opacity (clamped to [0,1]): the same pixels as Overlay(dst, Heatmap(score, cmap), opacity)
+// in one pass and without the heatmap's allocation, for 4K previews. Only the part of dst
+// the map covers (from dst's top-left corner) changes; alpha is kept.
+func BlendHeatmap(dst *image.NRGBA, score *engine.Map, cmap *Colormap, opacity float64) {
+	op := uint32(math.Round(255 * math.Max(0, math.Min(1, opacity))))
+	if op == 0 {
+		return
+	}
+	// Pre-multiplied colour table: the heat part of every blend, rounded like Overlay.
+	var heat [256][3]uint32
+	for i, e := range cmap.lut {
+		for ch := 0; ch < 3; ch++ {
+			heat[i][ch] = uint32(e[ch])*op*255 + 32512
+		}
+	}
+	na := 255*255 - op*255
+	w := min(score.W, dst.Rect.Dx())
+	h := min(score.H, dst.Rect.Dy())
+	parallelRows(h, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			src := score.V[y*score.W : y*score.W+w]
+			o := dst.Pix[y*dst.Stride:][: 4*w : 4*w]
+			for x, v := range src {
+				e := &heat[lutIndex(v)]
+				p := o[4*x : 4*x+3 : 4*x+3]
+				p[0] = uint8((uint32(p[0])*na + e[0]) / 65025)
+				p[1] = uint8((uint32(p[1])*na + e[1]) / 65025)
+				p[2] = uint8((uint32(p[2])*na + e[2]) / 65025)
+			}
+		}
+	})
+}

@@ -282,3 +282,33 @@ func TestSavePNGErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestBlendHeatmapMatchesOverlay(t *testing.T) {
+	m := gradientMap(80, 70)
+	for _, cm := range Colormaps {
+		for _, op := range []float64{0, 0.3, 0.5, 1, 2} {
+			base := checker(80, 70)
+			want := Overlay(base, Heatmap(m, cm), op)
+			BlendHeatmap(base, m, cm, op)
+			if !bytes.Equal(base.Pix, want.Pix) {
+				t.Errorf("%s at opacity %v: BlendHeatmap differs from Overlay(Heatmap)", cm.Name(), op)
+			}
+		}
+	}
+	// A map smaller than the image changes only the covered corner.
+	base := checker(32, 16)
+	orig := checker(32, 16)
+	BlendHeatmap(base, gradientMap(8, 4), Inferno, 1)
+	if !bytes.Equal(base.Pix[4*8:base.Stride], orig.Pix[4*8:orig.Stride]) || bytes.Equal(base.Pix[:4*8], orig.Pix[:4*8]) {
+		t.Error("a small map blended outside its corner, or not at all")
+	}
+}
+
+func BenchmarkBlendHeatmap4K(b *testing.B) {
+	m := board4K()
+	base := Heatmap(m, Grey)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		BlendHeatmap(base, m, Inferno, 0.5)
+	}
+}
