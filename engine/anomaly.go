@@ -14,14 +14,34 @@ type Map struct {
 // NewMap returns a zero w×h map.
 func NewMap(w, h int) *Map { return &Map{W: w, H: h, V: make([]float32, w*h)} }
 
-// Range returns the range of the map's values (0, 0 for an empty map).
+// Range returns the range of the map's values (0, 0 for an empty map), ignoring NaN.
 func (m *Map) Range() (lo, hi float32) {
 	if len(m.V) == 0 {
 		return 0, 0
 	}
-	lo, hi = m.V[0], m.V[0]
-	for _, v := range m.V {
-		lo, hi = min(lo, v), max(hi, v)
+	const parts = 16 // fixed split: the result does not depend on the number of cores
+	var los, his [parts]float32
+	n := len(m.V)
+	parallel(parts, func(a, b int) {
+		for k := a; k < b; k++ {
+			l, h := float32(math.Inf(1)), float32(math.Inf(-1))
+			for _, v := range m.V[k*n/parts : (k+1)*n/parts] {
+				if v < l {
+					l = v
+				}
+				if v > h {
+					h = v
+				}
+			}
+			los[k], his[k] = l, h
+		}
+	})
+	lo, hi = los[0], his[0]
+	for k := 1; k < parts; k++ {
+		lo, hi = min(lo, los[k]), max(hi, his[k])
+	}
+	if lo > hi { // all NaN
+		return 0, 0
 	}
 	return lo, hi
 }
@@ -83,59 +103,63 @@ func GaussianKernel(sigma float64) []float32 {
 
 // Blur returns m convolved with a Gaussian of the given sigma (truncated at 3σ),
 // separably: rows first, then columns, reflect-101 borders (repeated for tiny maps).
-// Accumulation is float32 in tap order. sigma ≤ 0 returns a copy.
+// Accumulation is float32: the centre tap, then the symmetric pairs outward
+// (w[r+k]·(v[−k] + v[+k])). sigma ≤ 0 returns a copy.
 func Blur(m *Map, sigma float64) *Map {
 	out := NewMap(m.W, m.H)
-	if sigma <= 0 {
-		copy(out.V, m.V)
-		return out
+	copy(out.V, m.V)
+	if sigma > 0 {
+		blurInPlace(out.V, m.W, m.H, GaussianKernel(sigma), make([]float32, len(m.V)))
 	}
-	w := GaussianKernel(sigma)
-	r := len(w) / 2
-	W, H := m.W, m.H
-	tmp := make([]float32, W*H)
-	// Horizontal pass.
+	return out
+}
+
+// blurInPlace blurs the w×h values v with the kernel taps, using tmp (w×h) for the
+// horizontal pass; rows are split between goroutines.
+func blurInPlace(v []float32, W, H int, taps []float32, tmp []float32) {
+	r := len(taps) / 2
+	wc, ws := taps[r], taps[r+1:] // centre, then w[r+1…2r]
+	// Horizontal pass: v → tmp.
 	parallel(H, func(lo, hi int) {
 		idx := make([]int, W+2*r)
 		for x := range idx {
 			idx[x] = Reflect(x-r, W)
 		}
 		for y := lo; y < hi; y++ {
-			src, dst := m.V[y*W:(y+1)*W], tmp[y*W:(y+1)*W]
+			src, dst := v[y*W:(y+1)*W], tmp[y*W:(y+1)*W]
 			for x := 0; x < W; x++ {
-				var s float32
+				s := wc * src[x]
 				if x >= r && x+r < W {
 					win := src[x-r : x+r+1]
-					for k, wk := range w {
-						s += wk * win[k]
+					for k, wk := range ws {
+						s += wk * (win[r-1-k] + win[r+1+k])
 					}
 				} else {
-					for k, wk := range w {
-						s += wk * src[idx[x+k]]
+					for k, wk := range ws {
+						s += wk * (src[idx[x+r-1-k]] + src[idx[x+r+1+k]])
 					}
 				}
 				dst[x] = s
 			}
 		}
 	})
-	// Vertical pass, a row at a time.
+	// Vertical pass: tmp → v, a row at a time.
 	parallel(H, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
-			dst := out.V[y*W : (y+1)*W]
-			for k, wk := range w {
-				sy := Reflect(y+k-r, H)
-				src := tmp[sy*W : (sy+1)*W]
-				if k == 0 {
-					for x := range dst {
-						dst[x] = wk * src[x]
-					}
-					continue
-				}
+			dst := v[y*W : (y+1)*W]
+			c := tmp[y*W : (y+1)*W]
+			c = c[:len(dst)]
+			for x := range dst {
+				dst[x] = wc * c[x]
+			}
+			for k, wk := range ws {
+				ya, yb := Reflect(y-1-k, H), Reflect(y+1+k, H)
+				a, b := tmp[ya*W:(ya+1)*W], tmp[yb*W:(yb+1)*W]
+				a, b = a[:len(dst)], b[:len(dst)]
 				for x := range dst {
-					dst[x] += wk * src[x]
+					dst[x] += wk * (a[x] + b[x])
 				}
 			}
 		}
 	})
-	return out
 }

@@ -95,6 +95,7 @@ type Pipeline struct {
 	p, s  int
 
 	in, pos, gate []float32 // one batch of inputs and the unused gate output
+	tmp           []float32 // image-sized scratch of the blur
 	rows          [2]band   // the previous and the current patch row
 }
 
@@ -230,7 +231,8 @@ func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, tota
 	}
 	t0 := time.Now()
 	if p.o.BlurSigma > 0 {
-		res.Raw = Blur(res.Raw, p.o.BlurSigma)
+		p.tmp = grow(p.tmp, img.W*img.H)
+		blurInPlace(res.Raw.V, img.W, img.H, GaussianKernel(p.o.BlurSigma), p.tmp)
 	}
 	res.Timings.Map = time.Since(t0)
 	return res, nil
@@ -268,7 +270,8 @@ func (p *Pipeline) tile(img *Image, g Grid, colIdx []int32, i, j int, dst []floa
 }
 
 // quarterStats computes the cell statistic of |in − out| over each quarter of a patch
-// (3 channels × S × S values): out4[q] for q = 0 TL, 1 TR, 2 BL, 3 BR.
+// (3 channels × S × S values): out4[q] for q = 0 TL, 1 TR, 2 BL, 3 BR. The mean is
+// accumulated in float64.
 func quarterStats(in, out []float32, P int, mean bool, out4 []float32) {
 	S := P / 2
 	if mean {
@@ -277,16 +280,9 @@ func quarterStats(in, out []float32, P int, mean bool, out4 []float32) {
 			for ly := 0; ly < P; ly++ {
 				o := (c*P + ly) * P
 				a, b := in[o:o+P], out[o:o+P]
-				var l, r float32
-				for x := 0; x < S; x++ {
-					l += abs32(a[x] - b[x])
-				}
-				for x := S; x < P; x++ {
-					r += abs32(a[x] - b[x])
-				}
 				q := 2 * (ly / S)
-				acc[q] += float64(l)
-				acc[q+1] += float64(r)
+				acc[q] += sumAbsDiff(a[:S], b[:S])
+				acc[q+1] += sumAbsDiff(a[S:], b[S:])
 			}
 		}
 		n := float64(3 * S * S)
@@ -295,23 +291,55 @@ func quarterStats(in, out []float32, P int, mean bool, out4 []float32) {
 		}
 		return
 	}
-	var mx [4]float32
+	var mx [4]uint32
 	for c := 0; c < 3; c++ {
 		for ly := 0; ly < P; ly++ {
 			o := (c*P + ly) * P
 			a, b := in[o:o+P], out[o:o+P]
 			q := 2 * (ly / S)
-			l, r := mx[q], mx[q+1]
-			for x := 0; x < S; x++ {
-				l = max(l, abs32(a[x]-b[x]))
-			}
-			for x := S; x < P; x++ {
-				r = max(r, abs32(a[x]-b[x]))
-			}
-			mx[q], mx[q+1] = l, r
+			mx[q] = maxAbsDiffBits(a[:S], b[:S], mx[q])
+			mx[q+1] = maxAbsDiffBits(a[S:], b[S:], mx[q+1])
 		}
 	}
-	copy(out4, mx[:])
+	for q, m := range mx {
+		out4[q] = math.Float32frombits(m)
+	}
+}
+
+// maxAbsDiffBits returns the float32 bits of max(m, |a[i] − b[i]|): non-negative floats
+// order like their bit patterns, which keeps the loop branch-free. NaN sorts above +Inf.
+func maxAbsDiffBits(a, b []float32, m uint32) uint32 {
+	const abs = 1<<31 - 1
+	b = b[:len(a)]
+	m0, m1, m2, m3 := m, m, m, m
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		m0 = max(m0, math.Float32bits(a[i]-b[i])&abs)
+		m1 = max(m1, math.Float32bits(a[i+1]-b[i+1])&abs)
+		m2 = max(m2, math.Float32bits(a[i+2]-b[i+2])&abs)
+		m3 = max(m3, math.Float32bits(a[i+3]-b[i+3])&abs)
+	}
+	for ; i < len(a); i++ {
+		m0 = max(m0, math.Float32bits(a[i]-b[i])&abs)
+	}
+	return max(m0, m1, m2, m3)
+}
+
+// sumAbsDiff returns Σ|a[i] − b[i]| in float64.
+func sumAbsDiff(a, b []float32) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += float64(abs32(a[i] - b[i]))
+		s1 += float64(abs32(a[i+1] - b[i+1]))
+		s2 += float64(abs32(a[i+2] - b[i+2]))
+		s3 += float64(abs32(a[i+3] - b[i+3]))
+	}
+	for ; i < len(a); i++ {
+		s0 += float64(abs32(a[i] - b[i]))
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
@@ -326,31 +354,40 @@ func (p *Pipeline) finishRow(img *Image, g Grid, r int, prev, cur *band, res *Re
 		return
 	}
 	ncx, _ := g.ImageCells()
-	rops := p.o.Merge == MergeROPS
-	parallel(ncx, func(lo, hi int) {
-		var srcs [4][]float32
-		var offs [4]int // offset of the cell's top-left pixel inside each patch plane
-		for c := lo + 1; c <= hi; c++ {
-			// Covering patches in row-major order: (r−1,c−1) BR, (r−1,c) BL, (r,c−1) TR, (r,c) TL.
-			srcs[0], offs[0] = prev.recon[(c-1)*pp3:c*pp3], S*P+S
-			srcs[1], offs[1] = prev.recon[c*pp3:(c+1)*pp3], S*P
-			srcs[2], offs[2] = cur.recon[(c-1)*pp3:c*pp3], S
-			srcs[3], offs[3] = cur.recon[c*pp3:(c+1)*pp3], 0
-			best := -1
-			if rops {
-				d := [4]float32{prev.stats[4*(c-1)+3], prev.stats[4*c+2], cur.stats[4*(c-1)+1], cur.stats[4*c]}
-				best = 0
-				for k := 1; k < 4; k++ {
-					if d[k] > d[best] {
-						best = k
-					}
-				}
-				if d[best] < p.tdiff {
-					best = -1
-				}
+	// Decide every cell first: best[c] is the covering patch ROPS picks, −1 for the mean.
+	best := make([]int8, ncx+1)
+	for c := 1; c <= ncx; c++ {
+		best[c] = -1
+		if p.o.Merge != MergeROPS {
+			continue
+		}
+		// Covering patches in row-major order: (r−1,c−1) BR, (r−1,c) BL, (r,c−1) TR, (r,c) TL.
+		d := [4]float32{prev.stats[4*(c-1)+3], prev.stats[4*c+2], cur.stats[4*(c-1)+1], cur.stats[4*c]}
+		b := 0
+		for k := 1; k < 4; k++ {
+			if d[k] > d[b] {
+				b = k
 			}
-			x0, x1 := (c-1)*S, min(c*S, img.W)
-			p.writeCell(img, res, x0, x1, y0, y1, srcs[:], offs[:], best)
+		}
+		if d[b] >= p.tdiff {
+			best[c] = int8(b)
+		}
+	}
+	// Then write image row by row, so the image and the map stream in order.
+	parallel(y1-y0, func(lo, hi int) {
+		scratch := make([]float32, 3*S)
+		var srcs [4][]float32
+		var offs [4]int // offset of the cell's pixel on this row inside each patch plane
+		for y := y0 + lo; y < y0+hi; y++ {
+			ly := (y - y0) * P
+			for c := 1; c <= ncx; c++ {
+				srcs[0], offs[0] = prev.recon[(c-1)*pp3:c*pp3], S*P+S+ly
+				srcs[1], offs[1] = prev.recon[c*pp3:(c+1)*pp3], S*P+ly
+				srcs[2], offs[2] = cur.recon[(c-1)*pp3:c*pp3], S+ly
+				srcs[3], offs[3] = cur.recon[c*pp3:(c+1)*pp3], ly
+				x0, x1 := (c-1)*S, min(c*S, img.W)
+				p.writeCell(img, res, x0, x1, y, y+1, srcs[:], offs[:], int(best[c]), scratch)
+			}
 		}
 	})
 }
@@ -366,14 +403,17 @@ func (p *Pipeline) finishNone(img *Image, g Grid, i int, cur *band, res *Result)
 		if y0 >= y1 {
 			continue
 		}
-		parallel(ncx, func(lo, hi int) {
-			for c := lo + 1; c <= hi; c++ {
-				j := c - 1 + c%2 // odd patch column covering cell c
-				k := (j - 1) / 2
-				off := dy*S*P + (c-j)*S
-				src := [][]float32{cur.recon[k*pp3 : (k+1)*pp3]}
-				x0, x1 := (c-1)*S, min(c*S, img.W)
-				p.writeCell(img, res, x0, x1, y0, y1, src, []int{off}, 0)
+		parallel(y1-y0, func(lo, hi int) {
+			src := make([][]float32, 1)
+			off := make([]int, 1)
+			for y := y0 + lo; y < y0+hi; y++ {
+				for c := 1; c <= ncx; c++ {
+					j := c - 1 + c%2 // odd patch column covering cell c
+					k := (j - 1) / 2
+					src[0], off[0] = cur.recon[k*pp3:(k+1)*pp3], (dy*S+y-y0)*P+(c-j)*S
+					x0, x1 := (c-1)*S, min(c*S, img.W)
+					p.writeCell(img, res, x0, x1, y, y+1, src, off, 0, nil)
+				}
 			}
 		})
 	}
@@ -382,45 +422,45 @@ func (p *Pipeline) finishNone(img *Image, g Grid, i int, cur *band, res *Result)
 // writeCell merges the image rectangle [x0,x1)×[y0,y1) of one cell from the covering
 // patch planes srcs (the cell's top-left at offs[k] in each P×P plane): the mean of all
 // when best < 0, else srcs[best]. It writes the channel-reduced |merged − image|.
-func (p *Pipeline) writeCell(img *Image, res *Result, x0, x1, y0, y1 int, srcs [][]float32, offs []int, best int) {
+func (p *Pipeline) writeCell(img *Image, res *Result, x0, x1, y0, y1 int, srcs [][]float32, offs []int, best int, scratch []float32) {
 	P := p.p
 	W, H := img.W, img.H
 	n := W * H
 	wd := x1 - x0
 	raw := res.Raw.V
 	useMax := p.o.Reduce == ReduceMax
-	var merged [3][]float32
 	var tmp [3][]float32
-	var buf [3][64]float32
-	for c := 0; c < 3; c++ {
-		if wd <= 64 {
-			tmp[c] = buf[c][:wd]
-		} else {
-			tmp[c] = make([]float32, wd)
+	if best < 0 {
+		for c := range tmp {
+			tmp[c] = scratch[c*wd : (c+1)*wd]
 		}
 	}
+	var merged [3][]float32
 	for y := y0; y < y1; y++ {
 		ly := y - y0
 		for c := 0; c < 3; c++ {
-			m := tmp[c]
 			base := c*P*P + ly*P
 			if best >= 0 {
-				copy(m, srcs[best][base+offs[best]:base+offs[best]+wd])
-			} else {
-				a := srcs[0][base+offs[0] : base+offs[0]+wd]
-				b := srcs[1][base+offs[1] : base+offs[1]+wd]
-				cc := srcs[2][base+offs[2] : base+offs[2]+wd]
-				d := srcs[3][base+offs[3] : base+offs[3]+wd]
-				for x := range m {
-					m[x] = (((a[x] + b[x]) + cc[x]) + d[x]) * 0.25
-				}
+				o := base + offs[best]
+				merged[c] = srcs[best][o : o+wd : o+wd]
+				continue
+			}
+			m := tmp[c]
+			a := srcs[0][base+offs[0] : base+offs[0]+wd]
+			b := srcs[1][base+offs[1] : base+offs[1]+wd]
+			cc := srcs[2][base+offs[2] : base+offs[2]+wd]
+			d := srcs[3][base+offs[3] : base+offs[3]+wd]
+			a, b, cc, d = a[:len(m)], b[:len(m)], cc[:len(m)], d[:len(m)]
+			for x := range m {
+				m[x] = (((a[x] + b[x]) + cc[x]) + d[x]) * 0.25
 			}
 			merged[c] = m
 		}
 		row := y * W
-		ir, ig, ib := img.Pix[row+x0:row+x1], img.Pix[n+row+x0:n+row+x1], img.Pix[2*n+row+x0:2*n+row+x1]
 		out := raw[row+x0 : row+x1]
+		ir, ig, ib := img.Pix[row+x0:row+x1], img.Pix[n+row+x0:n+row+x1], img.Pix[2*n+row+x0:2*n+row+x1]
 		mr, mg, mb := merged[0], merged[1], merged[2]
+		ir, ig, ib, mr, mg, mb = ir[:len(out)], ig[:len(out)], ib[:len(out)], mr[:len(out)], mg[:len(out)], mb[:len(out)]
 		if useMax {
 			for x := range out {
 				out[x] = max(abs32(mr[x]-ir[x]), abs32(mg[x]-ig[x]), abs32(mb[x]-ib[x]))
