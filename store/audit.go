@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hisirdesk/hisir/engine/geom"
@@ -369,6 +370,9 @@ func (s *Store) undoRedo(ctx context.Context, who string, undo bool) ([]AuditEnt
 
 // SetThreshold sets the global anomaly threshold of a model, as one undoable operation.
 func (s *Store) SetThreshold(ctx context.Context, who string, modelID int64, value float64) error {
+	if math.IsNaN(value) || math.IsInf(value, 0) {
+		return fmt.Errorf("set threshold of model %d: %w: %v is not a finite number", modelID, ErrInvalid, value)
+	}
 	_, err := s.edit(ctx, fmt.Sprintf("set threshold of model %d", modelID), who, func(tx *sql.Tx) ([]change, error) {
 		c, err := s.modify(ctx, tx, who, entityThreshold, modelID, func([]byte) ([]byte, error) {
 			return json.Marshal(thresholdState{Value: &value})

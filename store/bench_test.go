@@ -147,3 +147,28 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/open")
 }
+
+// BenchmarkSummaries computes the review state of every image of a project of 1 000 images
+// and 100 000 detections (the image list's badges).
+func BenchmarkSummaries(b *testing.B) {
+	f, _ := benchProject(b, b.TempDir())
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sums, err := f.s.Summaries(ctx)
+		if err != nil || len(sums) != benchImages {
+			b.Fatalf("%d summaries, %v", len(sums), err)
+		}
+	}
+	b.StopTimer()
+	all := b.Elapsed() / time.Duration(b.N)
+	t0 := time.Now()
+	for _, img := range f.images[:100] {
+		if m, err := f.s.Summary(ctx, img); err != nil || m.Pending != benchPerImage {
+			b.Fatalf("summary %+v, %v", m, err)
+		}
+	}
+	one := time.Since(t0) / 100
+	b.ReportMetric(float64(all.Microseconds())/1000, "ms/all-images")
+	b.ReportMetric(float64(one.Microseconds())/1000, "ms/one-image")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -181,6 +182,7 @@ func TestEditErrors(t *testing.T) {
 		}, ErrInvalid},
 		{"label on missing image", func() error { _, err := f.s.AddLabel(ctx, "ana", 9999, square, "x"); return err }, ErrNotFound},
 		{"update missing label", func() error { return f.s.UpdateLabel(ctx, "ana", 9999, square, "x") }, ErrNotFound},
+		{"threshold not a number", func() error { return f.s.SetThreshold(ctx, "ana", f.model.ID, math.NaN()) }, ErrInvalid},
 		{"threshold of missing model", func() error { return f.s.SetThreshold(ctx, "ana", 9999, 1) }, ErrNotFound},
 		{"detections twice", func() error {
 			_, err := f.s.AddDetections(ctx, f.run, f.images[0], fakeDetections(1, 0))
