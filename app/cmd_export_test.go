@@ -224,3 +224,76 @@ func TestExportErrors(t *testing.T) {
 		t.Fatal("a failed export left its folder")
 	}
 }
+
+// exportSharedData returns the repository's ../shared/data folder, found by walking up to go.mod.
+func exportSharedData(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "data")
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// TestExportRealBoards imports real DeepPCB photos, reviews them and exports a dataset that
+// passes sipcba.Validate.
+func TestExportRealBoards(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(exportSharedData(t), "deeppcb", "PCBData", "group12300", "12300")
+	paths := []string{
+		filepath.Join(src, "12300060_test.jpg"), filepath.Join(src, "12300061_test.jpg"),
+		filepath.Join(src, "12300060_temp.jpg"),
+	}
+	project := filepath.Join(t.TempDir(), "deeppcb.hisir")
+	s, err := store.Open(project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, _, err := s.ImportImages(ctx, paths, nil)
+	if err != nil || added != 3 {
+		t.Fatalf("imported %d, %v", added, err)
+	}
+	ims, _ := s.Images(ctx, store.ImageFilter{})
+	poly := geom.Polygon{{X: 100.5, Y: 200}, {X: 160, Y: 190.25}, {X: 170, Y: 260}, {X: 95, Y: 250}}
+	if _, err := s.AddLabel(ctx, "ana", ims[0].ID, poly, "short"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddLabel(ctx, "ana", ims[1].ID, poly.Translate(200, 100), ""); err != nil {
+		t.Fatal(err)
+	}
+	s.SetSplit(ctx, "train", ims[2].ID)
+	s.Close()
+
+	out := filepath.Join(t.TempDir(), "ds")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"export", "--project", project, "--out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "exported 3 images") || !strings.Contains(stderr.String(), "3/3") {
+		t.Fatalf("stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+	if probs := sipcba.Validate(out); len(probs) != 0 {
+		t.Fatalf("dataset does not validate: %v", probs)
+	}
+	ds, err := sipcba.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ds.Manifest.Counts
+	if c.Train != 1 || c.TestDefective != 2 || c.Defects != 2 || c.PerClass["short"] != 1 || c.PerClass["anomaly"] != 1 {
+		t.Fatalf("counts %+v", c)
+	}
+	for _, it := range ds.Items(sipcba.Test) {
+		if it.Width != 640 || it.Height != 640 {
+			t.Fatalf("%s is %d×%d", it.Name, it.Width, it.Height)
+		}
+	}
+}
