@@ -350,7 +350,10 @@ func (s *scene) develop(dst *image.NRGBA, band geom.Rect, buf []float32) {
 			o := (x - band.X0) * 4
 			for c := 0; c < 3; c++ {
 				v := src[i+c] * f * L.ct[c]
-				sig := L.noise + L.shot*float32(math.Sqrt(float64(max(v, 0))))
+				sig := L.noise
+				if v > 0 {
+					sig += L.shot * sqrtTab[min(int(v), len(sqrtTab)-1)]
+				}
 				v += sig * g[(h>>(c*10))&(gaussN-1)]
 				v += 0.5
 				if v < 0 {
@@ -364,6 +367,15 @@ func (s *scene) develop(dst *image.NRGBA, band geom.Rect, buf []float32) {
 		}
 	}
 }
+
+// sqrtTab holds √i for the shot noise: a level-exact square root is not needed.
+var sqrtTab = func() []float32 {
+	t := make([]float32, 512)
+	for i := range t {
+		t[i] = float32(math.Sqrt(float64(i) + 0.5))
+	}
+	return t
+}()
 
 // hash2 is a small integer hash of a pixel position and a key.
 func hash2(x, y, k uint32) uint32 {
