@@ -183,8 +183,10 @@ func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, tota
 		res.Merged = NewImage(img.W, img.H)
 	}
 	done := 0
+	ncx, _ := g.ImageCells()
 	for ri, i := range rows {
 		cur, prev := &p.rows[ri%2], &p.rows[(ri+1)%2]
+		doneC := 0 // cell columns 1…doneC of this row are written
 		for j0 := 0; j0 < len(cols); j0 += nb {
 			n := min(nb, len(cols)-j0)
 			if err := ctx.Err(); err != nil {
@@ -213,6 +215,17 @@ func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, tota
 					}
 				})
 			}
+			// Finalise the cells whose covering patches are all done while this batch's
+			// outputs are still in cache.
+			if p.o.Merge == MergeNone {
+				hiC := min(2*(j0+n), ncx)
+				p.finishNone(img, g, i, cur, res, doneC+1, hiC)
+				doneC = hiC
+			} else if i >= 1 {
+				hiC := min(j0+n-1, ncx)
+				p.finishRow(img, g, i, prev, cur, res, doneC+1, hiC)
+				doneC = hiC
+			}
 			res.Timings.Tile += t1.Sub(t0)
 			res.Timings.Model += t2.Sub(t1)
 			res.Timings.Merge += time.Since(t2)
@@ -221,13 +234,6 @@ func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, tota
 				progress(done, total)
 			}
 		}
-		t0 := time.Now()
-		if p.o.Merge == MergeNone {
-			p.finishNone(img, g, i, cur, res)
-		} else if i >= 1 {
-			p.finishRow(img, g, i, prev, cur, res)
-		}
-		res.Timings.Merge += time.Since(t0)
 	}
 	t0 := time.Now()
 	if p.o.BlurSigma > 0 {
@@ -345,18 +351,18 @@ func sumAbsDiff(a, b []float32) float64 {
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
 // finishRow merges cell row r (padded cell coordinates), covered by patch rows r−1 (prev)
-// and r (cur), and writes its image pixels into the raw map (and the merged image).
-func (p *Pipeline) finishRow(img *Image, g Grid, r int, prev, cur *band, res *Result) {
+// and r (cur), for cell columns cLo…cHi, and writes their image pixels into the raw map
+// (and the merged image).
+func (p *Pipeline) finishRow(img *Image, g Grid, r int, prev, cur *band, res *Result, cLo, cHi int) {
 	S, P := g.S, g.P
 	pp3 := 3 * P * P
 	y0, y1 := (r-1)*S, min(r*S, img.H)
-	if y0 >= y1 {
+	if y0 >= y1 || cLo > cHi {
 		return
 	}
-	ncx, _ := g.ImageCells()
 	// Decide every cell first: best[c] is the covering patch ROPS picks, −1 for the mean.
-	best := make([]int8, ncx+1)
-	for c := 1; c <= ncx; c++ {
+	best := make([]int8, cHi+1)
+	for c := cLo; c <= cHi; c++ {
 		best[c] = -1
 		if p.o.Merge != MergeROPS {
 			continue
@@ -380,7 +386,7 @@ func (p *Pipeline) finishRow(img *Image, g Grid, r int, prev, cur *band, res *Re
 		var offs [4]int // offset of the cell's pixel on this row inside each patch plane
 		for y := y0 + lo; y < y0+hi; y++ {
 			ly := (y - y0) * P
-			for c := 1; c <= ncx; c++ {
+			for c := cLo; c <= cHi; c++ {
 				srcs[0], offs[0] = prev.recon[(c-1)*pp3:c*pp3], S*P+S+ly
 				srcs[1], offs[1] = prev.recon[c*pp3:(c+1)*pp3], S*P+ly
 				srcs[2], offs[2] = cur.recon[(c-1)*pp3:c*pp3], S+ly
@@ -392,22 +398,21 @@ func (p *Pipeline) finishRow(img *Image, g Grid, r int, prev, cur *band, res *Re
 	})
 }
 
-// finishNone writes the cells of patch row i of the non-overlapping tiling (cell rows i
+// finishNone writes cell columns cLo…cHi of patch row i of the non-overlapping tiling (cell rows i
 // and i+1, image rows (i−1)S … (i+1)S).
-func (p *Pipeline) finishNone(img *Image, g Grid, i int, cur *band, res *Result) {
+func (p *Pipeline) finishNone(img *Image, g Grid, i int, cur *band, res *Result, cLo, cHi int) {
 	S, P := g.S, g.P
 	pp3 := 3 * P * P
-	ncx, _ := g.ImageCells()
 	for dy := 0; dy < 2; dy++ {
 		y0, y1 := (i-1+dy)*S, min((i+dy)*S, img.H)
-		if y0 >= y1 {
+		if y0 >= y1 || cLo > cHi {
 			continue
 		}
 		parallel(y1-y0, func(lo, hi int) {
 			src := make([][]float32, 1)
 			off := make([]int, 1)
 			for y := y0 + lo; y < y0+hi; y++ {
-				for c := 1; c <= ncx; c++ {
+				for c := cLo; c <= cHi; c++ {
 					j := c - 1 + c%2 // odd patch column covering cell c
 					k := (j - 1) / 2
 					src[0], off[0] = cur.recon[k*pp3:(k+1)*pp3], (dy*S+y-y0)*P+(c-j)*S
