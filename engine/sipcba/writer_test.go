@@ -277,3 +277,34 @@ func TestAddRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestSharedTwinIsWrittenOnceAndCopied(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ds")
+	w, err := Create(dir, Info{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := board(40, 30, 5)
+	for i := 0; i < 3; i++ {
+		s := Sample{Split: Test, Name: fmt.Sprintf("c%d", i), Image: board(40, 30, uint8(i)), Twin: twin,
+			Defects: []Defect{{ID: 1, Class: ForeignObject, Polygon: rect(1, 1, 5, 5)}}}
+		if err := w.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if probs := Validate(dir); len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	d, _ := Open(dir)
+	sums := map[string]bool{}
+	for _, it := range d.Items(Test) {
+		rel := "twins/" + it.Name + ".png"
+		sums[d.Manifest.Files[rel]] = true
+	}
+	if len(sums) != 1 {
+		t.Errorf("shared twin written as %d different files", len(sums))
+	}
+}
