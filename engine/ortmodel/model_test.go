@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hisirdesk/hisir/engine"
 )
@@ -412,5 +413,31 @@ func TestCloseConcurrent(t *testing.T) {
 	}
 	if err := m.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestReconstructCancelledMidway(t *testing.T) {
+	m := openModel(t, "tiny.onnx", Options{Provider: ProviderCPU, MaxBatch: 1, Threads: 1})
+	const n = 8000 // thousands of single-patch runs: far longer than the 2 ms before cancel
+	images, positions := randomPatches(n, 16, 5)
+	recon := make([]float32, len(images))
+	gate := make([]float32, n*16*16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Reconstruct(ctx, n, images, positions, recon, gate) }()
+	time.Sleep(2 * time.Millisecond)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Reconstruct cancelled midway = %v, want context.Canceled", err)
+	}
+	// The last patch was never reached.
+	for _, g := range gate[(n-1)*256:] {
+		if g != 0 {
+			t.Fatal("the last patch was computed despite the cancel")
+		}
+	}
+	// The terminate flag is cleared: the next call runs normally.
+	if err := m.Reconstruct(context.Background(), 3, images, positions, recon, gate); err != nil {
+		t.Fatalf("after a midway cancel: %v", err)
 	}
 }
