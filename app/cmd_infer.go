@@ -240,6 +240,8 @@ func infer(ctx context.Context, c inferConfig, stdout, stderr io.Writer) error {
 		norm = normMinMax
 		if info.Calibration != nil {
 			norm = normCalibrated
+		} else {
+			fmt.Fprintf(stderr, "hisir infer: model %s has no calibration: scores are per-image min-max (run calibrate for a line-wide threshold)\n", info.Name)
 		}
 	}
 	if norm == normCalibrated && info.Calibration == nil {

@@ -137,6 +137,9 @@ func TestInferFindsTheSquare(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &sums); err != nil {
 				t.Fatalf("--json output %q: %v", stdout.String(), err)
 			}
+			if noted := strings.Contains(stderr.String(), "has no calibration"); noted != (tc.model == "tiny_uncalibrated.onnx" && !contains(tc.args, "--norm")) {
+				t.Errorf("calibration note shown = %v; stderr %q", noted, stderr.String())
+			}
 			if len(sums) != 1 || sums[0].Error != "" || sums[0].Provider != "CPU" {
 				t.Fatalf("summary %+v", sums)
 			}
@@ -166,6 +169,15 @@ func TestInferFindsTheSquare(t *testing.T) {
 			}
 		})
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 func TestInferErrors(t *testing.T) {
