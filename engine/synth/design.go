@@ -258,6 +258,11 @@ func (b *builder) placeParts() {
 		c.a = quarter()
 		b.tryPlace(c, 0, 0, 0, 100)
 	}
+	for i := 0; i < int(float64(2+b.r.IntN(4))*area+0.5); i++ {
+		c := b.diode(b.r.Float64() < 0.4)
+		c.a = quarter()
+		b.tryPlace(c, 0, 0, 0, 100)
+	}
 	if b.r.Float64() < 0.7 {
 		c := b.crystal()
 		c.a = float64(b.r.IntN(2)) * math.Pi / 2
@@ -418,6 +423,13 @@ func (b *builder) icBody(c *comp, hx, hy float64, text string) {
 	top := box(0, 0, hx-0.15, hy-0.15, rgb(40, 40, 42))
 	top.sh, top.p0 = shGrain, 0.06
 	c.parts = append(c.parts, top)
+	if hx > 2.5 && hy > 1.5 { // ejector-pin marks of the mould
+		for _, sx := range []float64{-1, 1} {
+			e := circle(sx*(hx-math.Min(hx, hy)*0.45), -sx*(hy-math.Min(hx, hy)*0.45)*0.2, math.Min(hx, hy)*0.2, rgb(44, 44, 46))
+			e.sh, e.p0, e.p1, e.p2 = shDome, 0.9, 2, 0.04
+			c.parts = append(c.parts, e)
+		}
+	}
 	dot := circle(-hx+0.7, hy-0.7, 0.28, rgb(24, 24, 26))
 	dot.sh, dot.p0, dot.p1 = shBevel, 0.08, 1.2
 	c.parts = append(c.parts, dot)
@@ -541,6 +553,58 @@ func (b *builder) tantalum() comp {
 	c.parts = append(c.parts, body)
 	c.parts = append(c.parts, box(-1.15, 0, 0.22, 1.3, rgb(118, 66, 22)))
 	c.parts = append(c.parts, textPrims("106", 0.2, 0, 0.6, 0, rgb(90, 56, 20), 0.85)...)
+	return c
+}
+
+// diode is an SOD-123 diode (black body, cathode band) or, with led, an 0805 LED.
+func (b *builder) diode(led bool) comp {
+	pal := b.d.pal
+	if led {
+		c := comp{kind: "led0805", ref: b.ref("D"), hx: 1.45, hy: 0.7, passive: true}
+		for _, sx := range []float64{-1, 1} {
+			pad := box(sx*0.95, 0, 0.5, 0.7, pal.pad)
+			pad.sh, pad.p0 = shGrain, 0.06
+			c.pads = append(c.pads, pad)
+			paste := box(sx*0.95, 0, 0.4, 0.55, pal.solder)
+			paste.r, paste.sh, paste.p1, paste.p2 = 0.25, shDome, 3, 0.5
+			c.paste = append(c.paste, paste)
+		}
+		c.parts = append(c.parts, shadow(1.0, 0.62, 0.8))
+		for _, sx := range []float64{-1, 1} {
+			f := box(sx*1.15, 0, 0.25, 0.6, pal.solder)
+			f.r, f.sh, f.p0, f.p1, f.p2, f.fillet = 0.08, shCylX, float32(-sx*0.2), 0.4, 0.4, true
+			c.parts = append(c.parts, f)
+		}
+		body := box(0, 0, 1.0, 0.62, rgb(236, 234, 222))
+		body.r, body.sh, body.p0, body.p1 = 0.05, shBevel, 0.1, -0.15
+		c.parts = append(c.parts, body)
+		lens := box(0.05, 0, 0.62, 0.5, []([3]float32){rgb(240, 200, 120), rgb(200, 230, 200), rgb(250, 170, 150)}[b.r.IntN(3)])
+		lens.r, lens.alpha, lens.sh, lens.p0, lens.p1, lens.p2 = 0.2, 0.8, shDome, 0.5, 3, 0.35
+		c.parts = append(c.parts, lens)
+		c.parts = append(c.parts, box(0.05, 0, 0.14, 0.14, rgb(90, 80, 60)), box(-0.85, 0, 0.1, 0.5, rgb(60, 150, 70)))
+		br := box(0, 0, 1.25, 0.2, pal.solder)
+		br.r, br.sh, br.p1, br.p2 = 0.15, shDome, 2.5, 0.55
+		c.bridges = append(c.bridges, br)
+		return c
+	}
+	c := comp{kind: "sod123", ref: b.ref("D"), hx: 2.1, hy: 0.8}
+	for _, sx := range []float64{-1, 1} {
+		pad := box(sx*1.6, 0, 0.5, 0.6, pal.pad)
+		pad.sh, pad.p0 = shGrain, 0.06
+		c.pads = append(c.pads, pad)
+		paste := box(sx*1.6, 0, 0.4, 0.48, pal.solder)
+		paste.r, paste.sh, paste.p1, paste.p2 = 0.25, shDome, 3, 0.5
+		c.paste = append(c.paste, paste)
+		lead := box(sx*1.55, 0, 0.35, 0.3, pal.metal)
+		lead.sh, lead.p0, lead.p1, lead.p2 = shCylX, float32(sx*0.1), 0.35, 0.5
+		c.parts = append(c.parts, lead)
+	}
+	c.parts = append(c.parts, shadow(1.35, 0.8, 1.1))
+	body := box(0, 0, 1.35, 0.8, rgb(30, 30, 32))
+	body.r, body.sh, body.p0, body.p1 = 0.1, shBevel, 0.12, 0.6
+	c.parts = append(c.parts, body)
+	c.parts = append(c.parts, box(-0.95, 0, 0.13, 0.75, rgb(150, 150, 146)))
+	c.parts = append(c.parts, textPrims(fmt.Sprintf("%c%d", 'A'+rune(b.r.IntN(26)), b.r.IntN(10)), 0.2, 0, 0.55, 0, rgb(130, 130, 126), 0.85)...)
 	return c
 }
 
@@ -843,7 +907,7 @@ func (b *builder) silk() {
 			line(ko.x1, ko.y0, ko.x1, ko.y1)
 			line(ko.x1, ko.y1, ko.x0, ko.y1)
 			line(ko.x0, ko.y1, ko.x0, ko.y0)
-			if c.kind == "tantalum" || c.kind == "elcap" {
+			if c.kind == "tantalum" || c.kind == "elcap" || c.kind == "sod123" {
 				px, py := c.toBoard(-c.hx-0.6, -c.hy-0.2)
 				out = append(out, textPrims("+", px, py, 0.8, 0, pal.silk, 0.93)...)
 			}

@@ -20,6 +20,7 @@ type layout struct {
 	cfg    Config
 	d      *design
 	scale  float64 // pixels per millimetre
+	blur   float64 // edge softness factor of this panel's optics
 	boards []boardInst
 	look   look
 	tex    *texture
@@ -69,6 +70,21 @@ func layoutPanel(cfg Config, d *design, index int) *layout {
 		carrier: mul(rgb(38, 38, 42), float32(0.8+0.4*r.Float64())),
 	}
 	L.tex = newTexture(cfg.Width, cfg.Height, r.Uint64(), s)
+	// Optics: a little defocus that varies from panel to panel, and the ring light's broad
+	// reflection somewhere on the panel.
+	L.blur = 1 + 0.35*r.Float64()
+	L.look.hot = float32(0.04 + 0.08*r.Float64())
+	hx, hy, hw := r.Float64(), r.Float64(), 0.25+0.3*r.Float64()
+	L.look.hotX = make([]float32, cfg.Width)
+	for x := range L.look.hotX {
+		u := (float64(x)/float64(cfg.Width) - hx) / hw
+		L.look.hotX[x] = float32(math.Exp(-u * u))
+	}
+	L.look.hotY = make([]float32, cfg.Height)
+	for y := range L.look.hotY {
+		u := (float64(y)/float64(cfg.Height) - hy) / hw
+		L.look.hotY[y] = float32(math.Exp(-u * u))
+	}
 	return L
 }
 
@@ -115,6 +131,7 @@ func (L *layout) prim(bi *boardInst, f pose, l *lprim) prim {
 	} else if l.soft > 0 {
 		soft = l.soft
 	}
+	soft *= L.blur
 	alpha := l.alpha
 	if alpha == 0 {
 		alpha = 1

@@ -90,6 +90,9 @@ type look struct {
 	gain    float32
 	gx, gy  float32 // linear gradient across the panel (relative gain change from centre to edge)
 	vig     float32 // vignetting strength
+	hot     float32 // strength of the broad reflection of the ring light (hot spot)
+	hotX    []float32
+	hotY    []float32 // separable Gaussian profile of the hot spot
 	ct      [3]float32
 	noise   float32 // sensor noise sigma in 8-bit levels
 	shot    float32 // extra noise proportional to sqrt(level)
@@ -342,9 +345,10 @@ func (s *scene) develop(dst *image.NRGBA, band geom.Rect, buf []float32) {
 		off := dst.PixOffset(band.X0, y)
 		out := dst.Pix[off : off+4*bw]
 		ny := float32(y)*ih - 0.5
+		hotY := L.hotY[y]
 		for x := band.X0; x < band.X1; x++ {
 			nx := float32(x)*iw - 0.5
-			f := L.gain * (1 + L.gx*nx + L.gy*ny) * (1 - L.vig*(nx*nx+ny*ny))
+			f := L.gain * (1 + L.gx*nx + L.gy*ny) * (1 - L.vig*(nx*nx+ny*ny)) * (1 + L.hot*L.hotX[x]*hotY)
 			h := hash2(uint32(x), uint32(y), uint32(L.seed))
 			i := (x - band.X0) * 3
 			o := (x - band.X0) * 4
