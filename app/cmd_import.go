@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"runtime"
 	"slices"
 	"sort"
@@ -85,8 +88,12 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	src := pos[0]
 	start := time.Now()
 	printer := progressPrinter(stderr, "import "+*from)
-	progress := func(done, total int, item string) { printer(done-1, total, item) }
-	opt := sipcba.ImportOptions{Name: *name, Limit: *limit, Workers: *workers, Progress: progress,
+	lastTotal := 0
+	progress := func(done, total int, item string) { lastTotal = total; printer(done-1, total, item) }
+	// Ctrl-C stops the import; the half-written dataset is removed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opt := sipcba.ImportOptions{Name: *name, Limit: *limit, Workers: *workers, Progress: progress, Context: ctx,
 		Provenance: "hisir import --from " + *from}
 	var (
 		d   *sipcba.Dataset
@@ -110,14 +117,14 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 				normals = normals[:*limit]
 			}
 			d, err = inject.Build(normals, *out, inject.Options{Seed: *seed, PerImage: *perImage, Defects: *defects,
-				Name: *name, Workers: *workers, Progress: progress})
+				Name: *name, Workers: *workers, Progress: progress, Context: ctx})
 		}
 	}
 	if err != nil {
 		return err
 	}
 	c := d.Manifest.Counts
-	printer(c.Train+c.TestGood+c.TestDefective+c.DefectFree, c.Train+c.TestGood+c.TestDefective+c.DefectFree, "")
+	printer(lastTotal, lastTotal, "")
 	res := importResult{From: *from, Source: src, Out: *out, Train: c.Train, TestGood: c.TestGood,
 		TestDefective: c.TestDefective, DefectFree: c.DefectFree, Twins: c.Twins, Defects: c.Defects,
 		PerClass: map[string]int{}, Problems: []string{}}

@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"context"
 	"fmt"
 	"image"
 	_ "image/jpeg" // normal photos
@@ -26,6 +27,8 @@ type Options struct {
 	// Progress, when set, is called after each normal photo (serialised).
 	Progress func(done, total int, name string)
 	Workers  int // photos processed at once; default GOMAXPROCS
+	// Context, when set, stops the build (nothing is written) once it is done.
+	Context context.Context
 }
 
 // Build writes a SIPCBA dataset at out (which must not exist) whose test split holds, for each
@@ -95,6 +98,9 @@ func Build(normals []string, out string, opt Options) (*sipcba.Dataset, error) {
 	}
 	for i := range normals {
 		mu.Lock()
+		if opt.Context != nil && opt.Context.Err() != nil && first == nil {
+			first = fmt.Errorf("stopped: %w", opt.Context.Err())
+		}
 		stop := first != nil
 		mu.Unlock()
 		if stop {

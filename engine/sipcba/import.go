@@ -2,6 +2,7 @@ package sipcba
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
@@ -35,6 +36,8 @@ type ImportOptions struct {
 	Limit int
 	// Progress, when set, is called after each sample (from several goroutines, serialised).
 	Progress func(done, total int, name string)
+	// Context, when set, stops the import (nothing is written) once it is done.
+	Context context.Context
 	// Workers is the number of images decoded and encoded at once; default GOMAXPROCS.
 	Workers int
 }
@@ -108,6 +111,13 @@ func build(out string, info Info, jobs []job, opt ImportOptions) (*Dataset, erro
 		}()
 	}
 	for _, j := range jobs {
+		if opt.Context != nil && opt.Context.Err() != nil {
+			mu.Lock()
+			if first == nil {
+				first = fmt.Errorf("import stopped: %w", opt.Context.Err())
+			}
+			mu.Unlock()
+		}
 		mu.Lock()
 		stop := first != nil
 		mu.Unlock()

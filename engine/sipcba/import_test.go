@@ -2,6 +2,7 @@ package sipcba
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -328,5 +329,23 @@ func TestImportDeepPCBReal(t *testing.T) {
 		if on == 0 || float64(on) > boxArea {
 			t.Errorf("%s: mask has %d pixels for boxes of %.0f", it.Name, on, boxArea)
 		}
+	}
+}
+
+func TestImportCancelled(t *testing.T) {
+	src := t.TempDir()
+	for i := 0; i < 4; i++ {
+		writePNG(t, filepath.Join(src, fmt.Sprintf("train/good/%03d.png", i)), board(8, 8, uint8(i)))
+	}
+	os.MkdirAll(filepath.Join(src, "test"), 0o755)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	parent := t.TempDir()
+	_, err := ImportMVTec(src, filepath.Join(parent, "ds"), ImportOptions{Context: ctx})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+		t.Errorf("cancelled import left %v", ents)
 	}
 }
