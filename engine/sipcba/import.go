@@ -449,6 +449,10 @@ func ImportLabelMe(src, out string, opt ImportOptions) (*Dataset, error) {
 		if err := decodeStrict(raw, &lm); err != nil {
 			return nil, fmt.Errorf("import labelme: %w: %s: broken JSON: %v", ErrSource, jf, err)
 		}
+		var keys map[string]json.RawMessage
+		if json.Unmarshal(raw, &keys) == nil && keys["shapes"] == nil && keys["imagePath"] == nil {
+			continue // another JSON file (a manifest, a COCO file): not LabelMe
+		}
 		defects, err := labelMeDefects(&lm)
 		if err != nil {
 			return nil, fmt.Errorf("import labelme: %w: %s: %v", ErrSource, jf, err)
@@ -482,12 +486,26 @@ func ImportLabelMe(src, out string, opt ImportOptions) (*Dataset, error) {
 		}
 		rel, _ := filepath.Rel(src, jf)
 		name := sanitizeName(strings.TrimSuffix(filepath.ToSlash(rel), filepath.Ext(rel)))
+		// Good images in a folder named train or defect_free (as in a SIPCBA dataset's
+		// annotations/labelme/<split>/) keep that split.
+		split := Test
+		if len(defects) == 0 {
+			switch Split(filepath.Base(filepath.Dir(jf))) {
+			case Train:
+				split, name = Train, sanitizeName(stem(jf))
+			case DefectFree:
+				split, name = DefectFree, sanitizeName(stem(jf))
+			}
+		}
+		if split == Test && filepath.Base(filepath.Dir(jf)) == string(Test) {
+			name = sanitizeName(stem(jf))
+		}
 		jobs = append(jobs, job{name: name, load: func() (Sample, error) {
 			img, err := load()
 			if err != nil {
 				return Sample{}, err
 			}
-			return Sample{Split: Test, Name: name, Image: img, Defects: defects}, nil
+			return Sample{Split: split, Name: name, Image: img, Defects: defects}, nil
 		}})
 	}
 	d, err := build(out, Info{Provenance: "imported from LabelMe folder " + src, Classes: classesOf(classes), TwinsOptional: true}, jobs, opt)

@@ -349,3 +349,28 @@ func TestImportCancelled(t *testing.T) {
 		t.Errorf("cancelled import left %v", ents)
 	}
 }
+
+func TestImportLabelMeOfASIPCBADataset(t *testing.T) {
+	src := writeSmall(t)
+	d, err := ImportLabelMe(src, filepath.Join(t.TempDir(), "again"), ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, _ := Open(src)
+	want := orig.Manifest.Counts
+	want.Twins = 0 // LabelMe files do not carry twins
+	checkImported(t, d, want, "scratch")
+	for _, sp := range Splits {
+		a, b := orig.Items(sp), d.Items(sp)
+		for i := range a {
+			if a[i].Name != b[i].Name || fmt.Sprint(a[i].Defects) != fmt.Sprint(b[i].Defects) {
+				t.Errorf("%s[%d]: %s %v, re-imported %s %v", sp, i, a[i].Name, a[i].Defects, b[i].Name, b[i].Defects)
+			}
+			ma, _ := orig.LoadMask(a[i])
+			mb, _ := d.LoadMask(b[i])
+			if !bytes.Equal(ma.Pix, mb.Pix) {
+				t.Errorf("%s: masks differ after the round trip", a[i].Name)
+			}
+		}
+	}
+}
