@@ -150,7 +150,7 @@ func BenchmarkPostModel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var post, copies []time.Duration
+	var post, copies, norms []time.Duration
 	var last engine.Timings
 	b.ResetTimer()
 	for b.Loop() {
@@ -163,7 +163,9 @@ func BenchmarkPostModel(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		t2 := time.Now()
 		engine.MinMax(res.Raw)
+		norms = append(norms, time.Since(t2))
 		post = append(post, time.Since(t1)-res.Timings.Model)
 		last = res.Timings
 	}
@@ -175,6 +177,7 @@ func BenchmarkPostModel(b *testing.B) {
 	b.ReportMetric(float64(last.Merge.Milliseconds()), "merge-ms")
 	b.ReportMetric(float64(last.Map.Milliseconds()), "blur-ms")
 	b.ReportMetric(float64(last.Model.Milliseconds()), "model-ms")
+	b.ReportMetric(float64(median(norms).Milliseconds()), "norm-ms")
 }
 
 func median(d []time.Duration) time.Duration {
