@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,5 +125,74 @@ func TestConcurrentWriters(t *testing.T) {
 				t.Fatalf("integrity_check = %q, %v", ok, err)
 			}
 		})
+	}
+}
+
+// TestConcurrentCreate opens one new project from several goroutines (separate Stores) at
+// once: exactly one creates the schema, all succeed and write.
+func TestConcurrentCreate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "new.hisir")
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s, err := Open(path)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			_, errs[i] = s.AddClass(ctx, fmt.Sprintf("class_%d", i), "")
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("opener %d: %v", i, err)
+		}
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if cs, _ := s.Classes(ctx); len(cs) != n {
+		t.Fatalf("%d classes, want %d", len(cs), n)
+	}
+	if v := pragma(t, s, "user_version"); v != strconv.Itoa(SchemaVersion()) {
+		t.Fatalf("user_version %s", v)
+	}
+}
+
+// TestBusyIsClassified holds the write lock from a raw connection past a short busy timeout
+// and checks the error a writer gets names the project and wraps ErrBusy.
+func TestBusyIsClassified(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 1)
+	raw, err := sql.Open("sqlite3", f.path+"?_busy_timeout=50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "ROLLBACK")
+	f.s.db.SetMaxOpenConns(1) // the connection given the short timeout below is the only one
+	if _, err := f.s.db.ExecContext(ctx, "PRAGMA busy_timeout = 100"); err != nil {
+		t.Fatal(err)
+	}
+	err = f.s.SetStatus(ctx, "ana", Accepted, f.dets[0])
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), f.path) {
+		t.Fatalf("error %v, want ErrBusy naming %s", err, f.path)
 	}
 }

@@ -47,6 +47,8 @@ var (
 	ErrReadOnly = errors.New("project file or its folder is not writable")
 	// ErrDiskFull: the disk (or the file size limit) is full; nothing of the failed operation was saved.
 	ErrDiskFull = errors.New("disk full")
+	// ErrBusy: another program kept the project locked for longer than the busy timeout (10 s).
+	ErrBusy = errors.New("project is busy: another program kept it locked for more than 10 s")
 	// ErrNotFound: the image, model, run, detection, label or map does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrInvalid: an argument is out of range (unknown status, empty polygon, ...).
@@ -168,14 +170,14 @@ func preflight(path string) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		// Create it here: SQLite reports a read-only folder as "no such file".
-		nf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil && !errors.Is(err, os.ErrExist) {
-			return classify(err)
-		}
-		if err == nil {
+		nf, cerr := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if cerr == nil {
 			return nf.Close()
 		}
-		f, err = os.Open(path)
+		if !errors.Is(cerr, os.ErrExist) {
+			return classify(cerr)
+		}
+		f, err = os.Open(path) // created by a concurrent opener
 	}
 	if err != nil {
 		return classify(err)
@@ -393,7 +395,7 @@ func classify(err error) error {
 	var se sqlite3.Error
 	var errno syscall.Errno
 	switch {
-	case errors.Is(err, ErrDiskFull), errors.Is(err, ErrReadOnly), errors.Is(err, ErrCorrupt),
+	case errors.Is(err, ErrDiskFull), errors.Is(err, ErrReadOnly), errors.Is(err, ErrCorrupt), errors.Is(err, ErrBusy),
 		errors.Is(err, ErrNotDatabase), errors.Is(err, ErrForeignDatabase):
 		return err
 	case errors.As(err, &se):
@@ -402,6 +404,8 @@ func classify(err error) error {
 			sentinel = ErrDiskFull
 		case se.Code == sqlite3.ErrReadonly || isROErrno(se.SystemErrno):
 			sentinel = ErrReadOnly
+		case se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked:
+			sentinel = ErrBusy
 		case se.Code == sqlite3.ErrCorrupt:
 			sentinel = ErrCorrupt
 		case se.Code == sqlite3.ErrNotADB:
