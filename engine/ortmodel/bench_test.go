@@ -3,13 +3,31 @@ package ortmodel
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 )
 
 var benchBatches = []int{1, 8, 32}
 
-// BenchmarkReconstructBatch runs 32 patches of patch128.onnx per op at session batch sizes
+// benchModel opens patch128.onnx, or the model named by $HISIR_BENCH_MODEL (e.g. a trained
+// model from assets/models) to measure a compute-bound network with the same benchmark.
+func benchModel(b *testing.B, o Options) *Model {
+	b.Helper()
+	path := os.Getenv("HISIR_BENCH_MODEL")
+	if path == "" {
+		return openModel(b, "patch128.onnx", o)
+	}
+	requireLibrary(b)
+	m, err := Open(path, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+// BenchmarkReconstructBatch runs 32 patches of patch128.onnx (or $HISIR_BENCH_MODEL) per op at session batch sizes
 // 1, 8 and 32 and reports patches/s. The "interleaved" sub-benchmark runs all three batch
 // sizes in turn inside every op, so its speed-up ratios (x8_vs_1, x32_vs_1) are measured
 // under the same machine load even on a busy machine.
@@ -17,7 +35,7 @@ func BenchmarkReconstructBatch(b *testing.B) {
 	const n = 32
 	for _, batch := range benchBatches {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			m := openModel(b, "patch128.onnx", Options{Provider: ProviderCPU, MaxBatch: batch})
+			m := benchModel(b, Options{Provider: ProviderCPU, MaxBatch: batch})
 			p := m.Info().PatchSize
 			images, positions := randomPatches(n, p, 1)
 			recon := make([]float32, len(images))
@@ -40,7 +58,7 @@ func BenchmarkReconstructBatch(b *testing.B) {
 	b.Run("interleaved", func(b *testing.B) {
 		models := make([]*Model, len(benchBatches))
 		for i, batch := range benchBatches {
-			models[i] = openModel(b, "patch128.onnx", Options{Provider: ProviderCPU, MaxBatch: batch})
+			models[i] = benchModel(b, Options{Provider: ProviderCPU, MaxBatch: batch})
 		}
 		p := models[0].Info().PatchSize
 		images, positions := randomPatches(n, p, 1)
