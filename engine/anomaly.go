@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -80,6 +81,35 @@ func Calibrated(raw *Map, c *Calibration) (*Map, error) {
 		}
 	})
 	return out, nil
+}
+
+// ErrCalibrationMismatch reports a calibration computed with other pipeline settings than
+// the ones in use: its quantiles do not describe this pipeline's raw maps.
+var ErrCalibrationMismatch = errors.New("calibration was computed with other pipeline settings")
+
+// CheckCalibration reports whether raw maps of a pipeline with options o may be scored with
+// calibration c: merge, cell statistic, reduction and blur must agree (empty fields of c
+// count as the contract defaults). ErrNoCalibration when c is nil.
+func CheckCalibration(c *Calibration, o Options) error {
+	if c == nil {
+		return ErrNoCalibration
+	}
+	o, err := o.normalise()
+	if err != nil {
+		return err
+	}
+	cal, _ := Options{Merge: c.Merge, CellStat: c.CellStat, Reduce: c.Reduce}.normalise()
+	switch {
+	case cal.Merge != o.Merge:
+		return fmt.Errorf("%w: merge %s, pipeline %s", ErrCalibrationMismatch, cal.Merge, o.Merge)
+	case cal.CellStat != o.CellStat && o.Merge == MergeROPS:
+		return fmt.Errorf("%w: cell statistic %s, pipeline %s", ErrCalibrationMismatch, cal.CellStat, o.CellStat)
+	case cal.Reduce != o.Reduce:
+		return fmt.Errorf("%w: channel reduction %s, pipeline %s", ErrCalibrationMismatch, cal.Reduce, o.Reduce)
+	case math.Abs(c.BlurSigma-o.BlurSigma) > 1e-9:
+		return fmt.Errorf("%w: blur sigma %g, pipeline %g", ErrCalibrationMismatch, c.BlurSigma, o.BlurSigma)
+	}
+	return nil
 }
 
 // GaussianKernel returns the normalised taps w[0…2r] of a Gaussian with standard deviation

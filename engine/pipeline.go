@@ -19,6 +19,9 @@ const (
 	ReduceMax    = "max"
 )
 
+// ErrModelOutput reports a reconstruction holding NaN or infinite values.
+var ErrModelOutput = errors.New("model returned non-finite values")
+
 // ErrOptions reports pipeline options the contract does not define.
 var ErrOptions = errors.New("invalid pipeline options")
 
@@ -130,8 +133,13 @@ func NewPipeline(m Model, o Options) (*Pipeline, error) {
 // Options returns the options in use, defaults filled in.
 func (p *Pipeline) Options() Options { return p.o }
 
-// TDiff is the ROPS threshold in use.
-func (p *Pipeline) TDiff() float64 { return float64(p.tdiff) }
+// TDiff is the ROPS threshold in use (statistics are compared with it in float32).
+func (p *Pipeline) TDiff() float64 {
+	if p.o.TDiff != 0 {
+		return p.o.TDiff
+	}
+	return p.info.TDiff
+}
 
 // Model returns the pipeline's model.
 func (p *Pipeline) Model() Model { return p.m }
@@ -207,13 +215,21 @@ func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, tota
 			if err != nil {
 				return nil, fmt.Errorf("run pipeline: reconstruct patches %d–%d of %d: %w", done+1, done+n, total, err)
 			}
-			if p.o.Merge != MergeNone {
-				parallel(n, func(lo, hi int) {
-					for b := lo; b < hi; b++ {
-						quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], P, p.o.CellStat == StatMean,
-							cur.stats[4*(j0+b):4*(j0+b)+4])
+			// Quarter-cell statistics (also for merge = none, where they only serve the
+			// check below).
+			parallel(n, func(lo, hi int) {
+				for b := lo; b < hi; b++ {
+					quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], P, p.o.CellStat == StatMean,
+						cur.stats[4*(j0+b):4*(j0+b)+4])
+				}
+			})
+			for b := 0; b < n; b++ {
+				for _, d := range cur.stats[4*(j0+b) : 4*(j0+b)+4] {
+					if !isFinite(d) {
+						return nil, fmt.Errorf("run pipeline: patch %d (row %d, column %d): %w",
+							done+b+1, i, cols[j0+b], ErrModelOutput)
 					}
-				})
+				}
 			}
 			// Finalise the cells whose covering patches are all done while this batch's
 			// outputs are still in cache.

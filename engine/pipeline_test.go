@@ -290,3 +290,115 @@ func TestCorruptedRegionLightsUp(t *testing.T) {
 		}
 	}
 }
+
+func TestNonFiniteModelOutputIsAnError(t *testing.T) {
+	for _, merge := range []string{"rops", "average", "none"} {
+		for _, stat := range []string{"max", "mean"} {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				t.Run(fmt.Sprintf("%s_%s_%g", merge, stat, bad), func(t *testing.T) {
+					calls := 0
+					m := enginetest.Func(16, func(out, in []float32, _ [2]float32) {
+						copy(out, in)
+						calls++
+						if calls == 5 {
+							out[len(out)/2+3] = bad
+						}
+					})
+					pl, _ := engine.NewPipeline(m, engine.Options{Merge: merge, CellStat: stat, BatchSize: 2})
+					_, err := pl.Run(context.Background(), randomImage(70, 50, 2), nil)
+					if !errors.Is(err, engine.ErrModelOutput) {
+						t.Fatalf("got %v, want ErrModelOutput", err)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestKeepMerged(t *testing.T) {
+	img := randomImage(45, 30, 8)
+	for _, merge := range []string{"rops", "average", "none"} {
+		o := engine.DefaultOptions()
+		o.Merge, o.KeepMerged = merge, true
+		pl, _ := engine.NewPipeline(enginetest.Identity(16), o)
+		res, err := pl.Run(context.Background(), img, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Merged == nil || maxAbs(res.Merged.Pix, img.Pix) != 0 {
+			t.Fatalf("%s: merged reconstruction of an identity model differs from the image", merge)
+		}
+	}
+	pl, _ := engine.NewPipeline(enginetest.Identity(16), engine.DefaultOptions())
+	if res, _ := pl.Run(context.Background(), img, nil); res.Merged != nil {
+		t.Fatal("merged image returned without KeepMerged")
+	}
+}
+
+func TestOptionsAndCalibration(t *testing.T) {
+	bad := []engine.Options{
+		{Merge: "median"}, {CellStat: "p99"}, {Reduce: "sum"}, {BlurSigma: -1}, {BlurSigma: math.NaN()},
+		{TDiff: -0.1}, {BatchSize: -3},
+	}
+	for _, o := range bad {
+		if _, err := engine.NewPipeline(enginetest.Identity(16), o); !errors.Is(err, engine.ErrOptions) {
+			t.Errorf("options %+v: got %v, want ErrOptions", o, err)
+		}
+	}
+	pl, err := engine.NewPipeline(enginetest.Identity(16), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := pl.Options(); o.Merge != "rops" || o.CellStat != "max" || o.Reduce != "mean" || o.BatchSize != 32 || pl.TDiff() != 0.1 {
+		t.Fatalf("defaults not filled: %+v, t_diff %g", o, pl.TDiff())
+	}
+	pl, _ = engine.NewPipeline(enginetest.Identity(16), engine.Options{TDiff: 0.25})
+	if pl.TDiff() != 0.25 {
+		t.Fatalf("t_diff override: %g", pl.TDiff())
+	}
+	cal := &engine.Calibration{Merge: "rops", CellStat: "max", Reduce: "mean", BlurSigma: 2, Q50: 0.01, Q999: 0.05}
+	cases := []struct {
+		name string
+		c    *engine.Calibration
+		o    engine.Options
+		want error
+	}{
+		{"same", cal, engine.DefaultOptions(), nil},
+		{"nil", nil, engine.DefaultOptions(), engine.ErrNoCalibration},
+		{"other blur", cal, engine.Options{BlurSigma: 1}, engine.ErrCalibrationMismatch},
+		{"other merge", cal, engine.Options{Merge: "average", BlurSigma: 2}, engine.ErrCalibrationMismatch},
+		{"other reduce", cal, engine.Options{Reduce: "max", BlurSigma: 2}, engine.ErrCalibrationMismatch},
+		{"empty fields are defaults", &engine.Calibration{BlurSigma: 2}, engine.DefaultOptions(), nil},
+	}
+	for _, c := range cases {
+		if err := engine.CheckCalibration(c.c, c.o); !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+func TestNormalisations(t *testing.T) {
+	raw := &engine.Map{W: 3, H: 1, V: []float32{0.01, 0.03, 0.11}}
+	mm := engine.MinMax(raw)
+	for i, want := range []float32{0, 0.2, 1} {
+		if math.Abs(float64(mm.V[i]-want)) > 1e-6 {
+			t.Fatalf("min-max %v, want [0 0.2 1]", mm.V)
+		}
+	}
+	flat := engine.MinMax(&engine.Map{W: 2, H: 1, V: []float32{0.4, 0.4}})
+	if flat.V[0] != 0 || flat.V[1] != 0 {
+		t.Fatalf("flat map normalises to %v, want zeros", flat.V)
+	}
+	sc, err := engine.Calibrated(raw, &engine.Calibration{Q50: 0.02, Q999: 0.06})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float32{0, 0.25, 2.25} {
+		if math.Abs(float64(sc.V[i]-want)) > 1e-6 {
+			t.Fatalf("calibrated %v, want [0 0.25 2.25]", sc.V)
+		}
+	}
+	if _, err := engine.Calibrated(raw, nil); !errors.Is(err, engine.ErrNoCalibration) {
+		t.Fatalf("nil calibration: %v", err)
+	}
+}
