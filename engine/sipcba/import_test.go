@@ -186,6 +186,7 @@ func TestImportLabelMe(t *testing.T) {
 		{"traversal", map[string]string{"a.json": `{"shapes": [], "imagePath": "../../etc/x.png"}`}, Counts{}, ErrUnsafePath, "a.json"},
 		{"absolute", map[string]string{"a.json": `{"shapes": [], "imagePath": "/etc/x.png"}`}, Counts{}, ErrUnsafePath, "a.json"},
 		{"broken JSON", map[string]string{"a.json": `{"shapes": [`}, Counts{}, ErrSource, "a.json"},
+		{"corrupt image", map[string]string{"a.json": `{"shapes": [], "imagePath": "bad.png"}`, "bad.png": "not a png"}, Counts{}, nil, "bad.png"},
 		{"circle", map[string]string{"a.json": `{"shapes": [{"label": "x", "points": [[1,1],[2,2]], "shape_type": "circle"}], "imagePath": "b.png"}`}, Counts{}, ErrSource, "circle"},
 	}
 	for _, tc := range tests {
@@ -198,8 +199,8 @@ func TestImportLabelMe(t *testing.T) {
 			}
 			out := filepath.Join(t.TempDir(), "ds")
 			d, err := ImportLabelMe(src, out, ImportOptions{})
-			if tc.err != nil {
-				if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.msg) {
+			if tc.msg != "" {
+				if err == nil || (tc.err != nil && !errors.Is(err, tc.err)) || !strings.Contains(err.Error(), tc.msg) {
 					t.Fatalf("err %v, want %v mentioning %q", err, tc.err, tc.msg)
 				}
 				if _, err := os.Stat(out); !os.IsNotExist(err) {
