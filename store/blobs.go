@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // PutBlob stores data in the blob folder under its sha256 and returns the hex hash. The file
@@ -152,4 +154,54 @@ func singular(table string) string {
 		return "label"
 	}
 	return table
+}
+
+// PruneBlobs removes blob files that no map refers to and that are older than minAge (a
+// blob is written before the row naming it, so a concurrent PutMap's fresh blob must not be
+// taken), and leftover temporary files older than minAge. It returns the files removed and
+// the bytes freed.
+func (s *Store) PruneBlobs(ctx context.Context, minAge time.Duration) (removed int, freed int64, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT blob FROM maps`)
+	if err != nil {
+		return 0, 0, s.wrap("prune blobs", err)
+	}
+	used := map[string]bool{}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return 0, 0, s.wrap("prune blobs", err)
+		}
+		used[h] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, s.wrap("prune blobs", err)
+	}
+	cutoff := time.Now().Add(-minAge)
+	err = filepath.WalkDir(s.blobs, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, os.ErrNotExist) && p == s.blobs {
+			return filepath.SkipDir
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if used[d.Name()] {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			return err
+		}
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		removed++
+		freed += info.Size()
+		return nil
+	})
+	if err != nil {
+		return removed, freed, fmt.Errorf("prune blobs in %s: %w", s.blobs, err)
+	}
+	return removed, freed, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hisirdesk/hisir/engine/geom"
 )
@@ -280,5 +281,40 @@ func TestSummariesAndMaps(t *testing.T) {
 	}
 	if _, err := f.s.Map(ctx, f.run, f.images[0], "anomaly"); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), p) {
 		t.Errorf("damaged blob: %v", err)
+	}
+}
+
+func TestPruneBlobs(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 2, 0)
+	if n, _, err := f.s.PruneBlobs(ctx, 0); err != nil || n != 0 {
+		t.Fatalf("prune without blob folder: %d, %v", n, err)
+	}
+	old, fresh := []byte("first anomaly map"), []byte("second anomaly map")
+	if err := f.s.PutMap(ctx, f.run, f.images[0], "anomaly", old); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.PutMap(ctx, f.run, f.images[1], "anomaly", old); err != nil { // shared blob
+		t.Fatal(err)
+	}
+	if err := f.s.PutMap(ctx, f.run, f.images[0], "anomaly", fresh); err != nil { // replaces image 0's
+		t.Fatal(err)
+	}
+	orphan, _ := f.s.PutBlob([]byte("never referenced"))
+	if n, _, _ := f.s.PruneBlobs(ctx, time.Hour); n != 0 {
+		t.Fatalf("pruned %d young blobs", n)
+	}
+	n, freed, err := f.s.PruneBlobs(ctx, 0)
+	if err != nil || n != 1 || freed != int64(len("never referenced")) {
+		t.Fatalf("pruned %d files, %d bytes, %v; want the one orphan", n, freed, err)
+	}
+	if _, err := f.s.Blob(orphan); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("orphan still there: %v", err)
+	}
+	for i, want := range [][]byte{fresh, old} {
+		got, err := f.s.Map(ctx, f.run, f.images[i], "anomaly")
+		if err != nil || string(got) != string(want) {
+			t.Fatalf("map of image %d after prune: %q, %v", i, got, err)
+		}
 	}
 }
