@@ -153,7 +153,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.model, "model", "", "ONNX model (default "+defaultModel+" beside the executable or in the repository)")
 	fs.StringVar(&c.out, "out", ".", "output folder, created if missing")
 	fs.StringVar(&c.norm, "norm", "", "map normalisation: minmax or calibrated (default calibrated when the model has a calibration, else minmax)")
-	fs.Var(&c.threshold, "threshold", "defect threshold on the normalised score (default 1 calibrated, 0.5 minmax)")
+	fs.Var(&c.threshold, "threshold", "defect threshold on the normalised `score` (default 1 calibrated, 0.5 minmax)")
 	fs.IntVar(&c.minArea, "min-area", 16, "smallest defect kept, in pixels")
 	fs.IntVar(&c.batch, "batch", 32, "patches per model run")
 	fs.IntVar(&c.threads, "threads", 0, "inference threads (0: all cores)")
