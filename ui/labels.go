@@ -40,17 +40,28 @@ type LabelEditor struct {
 
 	undo, redo [][]Label
 	onView     func()
+	nextKey    int64
 }
 
 // NewLabelEditor edits a copy of labels; new polygons get the first SIPCBA class.
+// Every label gets a Key unique in this editor.
 func NewLabelEditor(labels []Label) *LabelEditor {
-	return &LabelEditor{labels: cloneLabels(labels), sel: -1, vtx: -1, class: Classes[0]}
+	e := &LabelEditor{labels: cloneLabels(labels), sel: -1, vtx: -1, class: Classes[0]}
+	for i := range e.labels {
+		e.labels[i].Key = e.newKey()
+	}
+	return e
+}
+
+func (e *LabelEditor) newKey() int64 {
+	e.nextKey++
+	return e.nextKey
 }
 
 func cloneLabels(ls []Label) []Label {
 	out := make([]Label, len(ls))
 	for i, l := range ls {
-		out[i] = Label{ID: l.ID, Class: l.Class, Polygon: slices.Clone(l.Polygon)}
+		out[i] = Label{ID: l.ID, Key: l.Key, Class: l.Class, Polygon: slices.Clone(l.Polygon)}
 	}
 	return out
 }
@@ -82,7 +93,7 @@ func (e *LabelEditor) Add(class string, p geom.Polygon) {
 		return
 	}
 	e.commit(func() {
-		e.labels = append(e.labels, Label{Class: class, Polygon: slices.Clone(p)})
+		e.labels = append(e.labels, Label{Key: e.newKey(), Class: class, Polygon: slices.Clone(p)})
 		e.sel, e.vtx = len(e.labels)-1, -1
 	})
 	e.selectChanged()

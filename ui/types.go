@@ -43,7 +43,8 @@ type Defect struct {
 
 // Label is a human annotation: a polygon with a class.
 type Label struct {
-	ID      int64 // 0 until saved
+	ID      int64 // store id; 0 until saved
+	Key     int64 // the editor's identity of this label, kept through undo and redo
 	Class   string
 	Polygon geom.Polygon
 }
@@ -76,7 +77,8 @@ type Reviewer interface {
 	SetReview(defectID int64, d Decision, class string) error
 }
 
-// LabelSaver stores the labels of the image being edited (the whole set, replacing the old one).
+// LabelSaver stores the labels of the image being edited: the whole set, replacing the
+// old one. Labels are identified by Key (a label undone back into existence keeps its Key).
 type LabelSaver interface {
 	SaveLabels(labels []Label) error
 }
