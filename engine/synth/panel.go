@@ -491,8 +491,18 @@ func (L *layout) planOne(r *rand.Rand, class string, b int) (defectPlan, bool) {
 		c := changed[i].corners(float64(changed[i].soft)/2 + 1)
 		pts = append(pts, c[:]...)
 	}
-	pd.poly = hull(pts)
+	pd.poly = roundPoly(hull(pts))
 	return pd, len(pd.poly) >= 3
+}
+
+// roundPoly rounds vertices to 1/100 pixel (the outlines keep a pixel of margin, so this
+// never uncovers a changed pixel; the mask is always the fill of the rounded polygon).
+func roundPoly(p geom.Polygon) geom.Polygon {
+	for i := range p {
+		p[i].X = math.Round(p[i].X*100) / 100
+		p[i].Y = math.Round(p[i].Y*100) / 100
+	}
+	return p
 }
 
 // fibre plans a thin curved fibre starting at (x, y): drawn as capsules, outlined by a band.
@@ -561,7 +571,7 @@ func (L *layout) fibre(r *rand.Rand, bi *boardInst, pd defectPlan, x, y float64)
 	for i := len(right) - 1; i >= 0; i-- {
 		poly = append(poly, right[i])
 	}
-	pd.poly = poly
+	pd.poly = roundPoly(poly)
 	return pd, true
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/hisirdesk/hisir/engine/geom"
@@ -43,6 +44,15 @@ func TestDeterminism(t *testing.T) {
 			}
 			if fmt.Sprint(a.Defects) != fmt.Sprint(b.Defects) || fmt.Sprint(a.Boards) != fmt.Sprint(b.Boards) {
 				t.Fatal("same config and index gave different defects or boards")
+			}
+			prev := runtime.GOMAXPROCS(1)
+			one, err := Generate(tc.cfg, tc.index, tc.defect)
+			runtime.GOMAXPROCS(prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a.Image.Pix, one.Image.Pix) {
+				t.Fatal("one core and several cores gave different images")
 			}
 			c, err := Generate(tc.cfg, tc.index+1, tc.defect)
 			if err != nil {
