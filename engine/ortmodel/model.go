@@ -35,7 +35,7 @@ var ErrClosed = errors.New("model is closed")
 // Options tune Open. The zero value is valid: library found by FindLibrary, ORT's default
 // thread count, provider auto, batches of DefaultMaxBatch patches.
 type Options struct {
-	LibraryPath string // ONNX Runtime shared library; empty: see FindLibrary
+	LibraryPath string // ONNX Runtime shared library; empty: see FindLibrary. The first Open of a process loads it; later ones reuse that library
 	Threads     int    // intra-op threads; 0 lets ONNX Runtime choose
 	Provider    string // "auto" (default), "cpu" or "cuda"
 	MaxBatch    int    // patches per session run; 0 means DefaultMaxBatch
