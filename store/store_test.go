@@ -34,11 +34,22 @@ func pragma(t *testing.T, s *Store, name string) string {
 }
 
 func TestOpenCreatesMigratesAndReopens(t *testing.T) {
+	emptySQLite := func(t *testing.T, path string) {
+		db, err := sql.Open("sqlite3", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec("VACUUM"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name    string
 		prepare func(t *testing.T, path string)
 	}{
 		{"missing file", func(t *testing.T, path string) {}},
+		{"empty SQLite database, odd name 100% Platine ü.hisir", emptySQLite},
 		{"empty file", func(t *testing.T, path string) {
 			if err := os.WriteFile(path, nil, 0o644); err != nil {
 				t.Fatal(err)
@@ -57,7 +68,11 @@ func TestOpenCreatesMigratesAndReopens(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "p.hisir")
+			name := "p.hisir"
+			if strings.HasPrefix(tc.name, "empty SQLite database, odd name ") {
+				name = strings.TrimPrefix(tc.name, "empty SQLite database, odd name ")
+			}
+			path := filepath.Join(t.TempDir(), name)
 			tc.prepare(t, path)
 			s, err := Open(path)
 			if err != nil {
