@@ -157,17 +157,30 @@ func blurInPlace(v []float32, W, H int, taps []float32, tmp []float32) {
 		}
 		for y := lo; y < hi; y++ {
 			src, dst := v[y*W:(y+1)*W], tmp[y*W:(y+1)*W]
+			// Interior [r, W−r): whole-row passes per tap, in the same order as the borders.
+			if W > 2*r {
+				d := dst[r : W-r]
+				c := src[r : W-r]
+				c = c[:len(d)]
+				for x := range d {
+					d[x] = wc * c[x]
+				}
+				for k, wk := range ws {
+					a := src[r-1-k : W-r-1-k]
+					b := src[r+1+k : W-r+1+k]
+					a, b = a[:len(d)], b[:len(d)]
+					for x := range d {
+						d[x] += wk * (a[x] + b[x])
+					}
+				}
+			}
 			for x := 0; x < W; x++ {
+				if x == r && W > 2*r {
+					x = W - r // skip the interior
+				}
 				s := wc * src[x]
-				if x >= r && x+r < W {
-					win := src[x-r : x+r+1]
-					for k, wk := range ws {
-						s += wk * (win[r-1-k] + win[r+1+k])
-					}
-				} else {
-					for k, wk := range ws {
-						s += wk * (src[idx[x+r-1-k]] + src[idx[x+r+1+k]])
-					}
+				for k, wk := range ws {
+					s += wk * (src[idx[x+r-1-k]] + src[idx[x+r+1+k]])
 				}
 				dst[x] = s
 			}

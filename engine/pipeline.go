@@ -459,6 +459,11 @@ func (p *Pipeline) writeCell(img *Image, res *Result, x0, x1, y0, y1 int, srcs [
 	var merged [3][]float32
 	for y := y0; y < y1; y++ {
 		ly := y - y0
+		if best < 0 && res.Merged == nil {
+			// Mean of the four covering patches, fused with the channel reduction.
+			p.meanRow(img, raw, x0, x1, y, ly, srcs, offs)
+			continue
+		}
 		for c := 0; c < 3; c++ {
 			base := c*P*P + ly*P
 			if best >= 0 {
@@ -499,4 +504,41 @@ func (p *Pipeline) writeCell(img *Image, res *Result, x0, x1, y0, y1 int, srcs [
 		}
 	}
 	_ = H
+}
+
+// meanRow writes one row [x0,x1) of the raw map where the merged value is the mean of the
+// four covering patches, without storing the merged values.
+func (p *Pipeline) meanRow(img *Image, raw []float32, x0, x1, y, ly int, srcs [][]float32, offs []int) {
+	P, W, n := p.p, img.W, img.W*img.H
+	wd := x1 - x0
+	row := y * W
+	out := raw[row+x0 : row+x1]
+	var ch [3][4][]float32
+	for c := 0; c < 3; c++ {
+		base := c*P*P + ly*P
+		for k := 0; k < 4; k++ {
+			o := base + offs[k]
+			ch[c][k] = srcs[k][o : o+wd : o+wd]
+		}
+	}
+	ir, ig, ib := img.Pix[row+x0:row+x1], img.Pix[n+row+x0:n+row+x1], img.Pix[2*n+row+x0:2*n+row+x1]
+	ir, ig, ib = ir[:len(out)], ig[:len(out)], ib[:len(out)]
+	r0, r1, r2, r3 := ch[0][0][:len(out)], ch[0][1][:len(out)], ch[0][2][:len(out)], ch[0][3][:len(out)]
+	g0, g1, g2, g3 := ch[1][0][:len(out)], ch[1][1][:len(out)], ch[1][2][:len(out)], ch[1][3][:len(out)]
+	b0, b1, b2, b3 := ch[2][0][:len(out)], ch[2][1][:len(out)], ch[2][2][:len(out)], ch[2][3][:len(out)]
+	if p.o.Reduce == ReduceMax {
+		for x := range out {
+			dr := abs32((((r0[x]+r1[x])+r2[x])+r3[x])*0.25 - ir[x])
+			dg := abs32((((g0[x]+g1[x])+g2[x])+g3[x])*0.25 - ig[x])
+			db := abs32((((b0[x]+b1[x])+b2[x])+b3[x])*0.25 - ib[x])
+			out[x] = max(dr, dg, db)
+		}
+		return
+	}
+	for x := range out {
+		dr := abs32((((r0[x]+r1[x])+r2[x])+r3[x])*0.25 - ir[x])
+		dg := abs32((((g0[x]+g1[x])+g2[x])+g3[x])*0.25 - ig[x])
+		db := abs32((((b0[x]+b1[x])+b2[x])+b3[x])*0.25 - ib[x])
+		out[x] = (dr + dg + db) / 3
+	}
 }
