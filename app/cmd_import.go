@@ -46,7 +46,7 @@ type importResult struct {
 }
 
 func runImport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("import", "--from "+strings.Join(importSources, "|")+" SRC --out DATASET [flags]", stderr)
+	fs := newFlagSet("import", "--from "+strings.Join(importSources, "|")+" SRC --out DATASET [flags]\n       hisir import --check DATASET [--json]", stderr)
 	from := fs.String("from", "", "source format: "+strings.Join(importSources, ", ")+
 		"\n(mvtec: category folder; visa: VisA root or split CSV; labelme: folder of *.json;\ncoco: the JSON file; deeppcb: folder holding PCBData; inject: folder of normal photos)")
 	out := fs.String("out", "", "dataset folder to create (must not exist)")
@@ -57,6 +57,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	limit := fs.Int("limit", 0, "use only the first N source images (0: all)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "images processed at once")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	check := fs.Bool("check", false, "only validate the dataset SRC and list its problems (no --from, no --out)")
 	// Flags may come before and after SRC.
 	var pos []string
 	rest := args
@@ -74,6 +75,12 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "hisir import: "+format+"\n", a...)
 		fs.Usage()
 		return errUsage
+	}
+	if *check {
+		if len(pos) != 1 {
+			return usageErr("--check wants exactly one dataset folder, got %d", len(pos))
+		}
+		return checkDataset(pos[0], *asJSON, stdout)
 	}
 	switch {
 	case *from == "":
@@ -167,6 +174,38 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(res.Problems) > 0 {
 		return errors.New("the imported dataset does not validate (see the problems above)")
+	}
+	return nil
+}
+
+// checkResult is the --json output of import --check.
+type checkResult struct {
+	Dataset  string   `json:"dataset"`
+	Valid    bool     `json:"valid"`
+	Problems []string `json:"problems"`
+}
+
+// checkDataset validates a dataset and lists every problem with its file.
+func checkDataset(dir string, asJSON bool, stdout io.Writer) error {
+	res := checkResult{Dataset: dir, Problems: []string{}}
+	for _, p := range sipcba.Validate(dir) {
+		res.Problems = append(res.Problems, p.Error())
+	}
+	res.Valid = len(res.Problems) == 0
+	if asJSON {
+		if err := writeJSON(stdout, res); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range res.Problems {
+			fmt.Fprintln(stdout, "problem:", p)
+		}
+		if res.Valid {
+			fmt.Fprintf(stdout, "%s: valid sipcba dataset\n", dir)
+		}
+	}
+	if !res.Valid {
+		return fmt.Errorf("%s: %d problems", dir, len(res.Problems))
 	}
 	return nil
 }

@@ -120,6 +120,8 @@ func TestImportCommandErrors(t *testing.T) {
 		{"out exists", []string{"--from", "mvtec", src, "--out", exists}, 1, "already exists"},
 		{"missing source", []string{"--from", "mvtec", filepath.Join(src, "nope"), "--out", filepath.Join(exists, "ds")}, 1, "nope"},
 		{"not normals", []string{"--from", "inject", exists, "--out", filepath.Join(exists, "ds2")}, 1, "no .png or .jpg photos"},
+		{"check a folder that is not a dataset", []string{"--check", exists}, 1, "not a sipcba dataset"},
+		{"check a dataset", []string{"--check", validDataset(t)}, 0, "valid sipcba dataset"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,4 +132,13 @@ func TestImportCommandErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func validDataset(t *testing.T) string {
+	out := filepath.Join(t.TempDir(), "ds")
+	var so, se bytes.Buffer
+	if code := run([]string{"import", "--from", "mvtec", mvtecFixture(t), "--out", out}, &so, &se); code != 0 {
+		t.Fatalf("exit %d: %s", code, se.String())
+	}
+	return out
 }

@@ -275,5 +275,14 @@ func (v *validator) annotations() {
 				v.add(rel, ErrUnknownClass, "categories[%d]: unknown class %q", i, c.Name)
 			}
 		}
+		want := cocoDoc(m, sp)
+		if len(f.Images) != len(want.Images) || len(f.Annotations) != len(want.Annotations) {
+			v.add(rel, nil, "%d images and %d annotations, the manifest has %d and %d",
+				len(f.Images), len(f.Annotations), len(want.Images), len(want.Annotations))
+		}
+	}
+	counts, sizes := summarise(m.Images)
+	if fmt.Sprint(counts) != fmt.Sprint(m.Counts) || fmt.Sprint(sizes) != fmt.Sprint(m.ImageSizes) {
+		v.add(ManifestFile, nil, "counts or image_sizes do not match the images (want %+v, %+v)", counts, sizes)
 	}
 }

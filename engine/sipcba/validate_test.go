@@ -93,6 +93,18 @@ func TestValidateFindsProblems(t *testing.T) {
 		{"future version", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m *Manifest) { m.FormatVersion = 2 })
 		}, ManifestFile, "format_version 2", ErrVersion},
+		{"counts edited", func(t *testing.T, dir string) {
+			editManifest(t, dir, func(m *Manifest) { m.Counts.Train = 7 })
+		}, ManifestFile, "counts or image_sizes", nil},
+		{"COCO misses an image", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "annotations/coco_train.json")
+			raw, _ := os.ReadFile(p)
+			var f cocoFile
+			json.Unmarshal(raw, &f)
+			f.Images = f.Images[:1]
+			raw, _ = json.Marshal(f)
+			os.WriteFile(p, raw, 0o644)
+		}, "annotations/coco_train.json", "1 images and 0 annotations, the manifest has 2 and 0", nil},
 		{"not a dataset", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, ManifestFile))
 		}, "", "not a sipcba dataset", ErrNotDataset},
