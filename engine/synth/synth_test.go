@@ -22,8 +22,8 @@ func TestDeterminism(t *testing.T) {
 		index  int
 		defect bool
 	}{
-		{"small clean", smallConfig(1), 0, false},
-		{"small defective", smallConfig(1), 3, true},
+		{"clean", Config{Width: 800, Height: 450, Rows: 2, Cols: 4, Seed: 1}, 0, false},
+		{"defective", Config{Width: 800, Height: 450, Rows: 2, Cols: 4, Seed: 1}, 3, true},
 		{"odd size defective", Config{Width: 999, Height: 601, Rows: 3, Cols: 5, Seed: 7}, 2, true},
 	}
 	for _, tc := range tests {
