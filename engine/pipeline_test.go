@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/hisirdesk/hisir/engine"
@@ -400,5 +402,81 @@ func TestNormalisations(t *testing.T) {
 	}
 	if _, err := engine.Calibrated(raw, nil); !errors.Is(err, engine.ErrNoCalibration) {
 		t.Fatalf("nil calibration: %v", err)
+	}
+}
+
+// TestPipelineIsDeterministic runs the same image with different core counts and batch
+// sizes: the raw map must be bit-identical.
+func TestPipelineIsDeterministic(t *testing.T) {
+	img := randomImage(133, 71, 12)
+	var ref []float32
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 3} {
+		for _, batch := range []int{1, 7, 32} {
+			for _, merge := range []string{"rops", "average", "none"} {
+				runtime.GOMAXPROCS(procs)
+				o := engine.DefaultOptions()
+				o.BatchSize, o.Merge = batch, merge
+				pl, err := engine.NewPipeline(enginetest.Func(16, noisyFn), o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := pl.Run(context.Background(), img, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if merge != "rops" {
+					continue
+				}
+				if ref == nil {
+					ref = res.Raw.V
+					continue
+				}
+				for i := range ref {
+					if math.Float32bits(ref[i]) != math.Float32bits(res.Raw.V[i]) {
+						t.Fatalf("GOMAXPROCS %d batch %d: pixel %d differs (%g vs %g)", procs, batch, i, res.Raw.V[i], ref[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRealPhotoWithPlantedDefect decodes a real DeepPCB photo, runs a model that
+// reconstructs it perfectly except for a planted square, and finds exactly that square.
+func TestRealPhotoWithPlantedDefect(t *testing.T) {
+	path := filepath.Join(repoRoot(t), "..", "shared", "data", "deeppcb", "PCBData", "group12300", "12300", "12300246_temp.jpg")
+	img, err := engine.Decode(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const P = 32
+	W, H := img.W, img.H
+	region := rect(300, 200, 340, 230)
+	m := enginetest.Func(P, func(out, in []float32, pos [2]float32) {
+		ox := int(pos[0]*float32(W)+0.5) - P/2
+		oy := int(pos[1]*float32(H)+0.5) - P/2
+		copy(out, in)
+		for c := 0; c < 3; c++ {
+			for y := 0; y < P; y++ {
+				for x := 0; x < P; x++ {
+					if gx, gy := ox+x, oy+y; gx >= region.X0 && gx < region.X1 && gy >= region.Y0 && gy < region.Y1 {
+						out[(c*P+y)*P+x] = 1 - in[(c*P+y)*P+x]*0.2
+					}
+				}
+			}
+		}
+	})
+	pl, err := engine.NewPipeline(m, engine.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pl.Run(context.Background(), img, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := engine.FindDefects(engine.MinMax(res.Raw), 0.3, 20)
+	if len(ds) != 1 || ds[0].Box.IoU(region) < 0.7 {
+		t.Fatalf("defects %+v, want one around %v", ds, region)
 	}
 }
