@@ -210,6 +210,18 @@ func (s *Store) SetStatus(ctx context.Context, who string, status Status, ids ..
 	return err
 }
 
+// SetReview records who's decision and class on one detection together, as one undoable
+// operation.
+func (s *Store) SetReview(ctx context.Context, who string, id int64, status Status, class string) error {
+	if !status.valid() {
+		return fmt.Errorf("review detection %d: %w: status %q", id, ErrInvalid, status)
+	}
+	_, err := s.edit(ctx, fmt.Sprintf("review detection %d", id), who, func(tx *sql.Tx) ([]change, error) {
+		return s.modifyDetections(ctx, tx, who, []int64{id}, func(st *detectionState) { st.Status, st.Class = status, class })
+	})
+	return err
+}
+
 // SetClass sets the class of detections, as one undoable operation.
 func (s *Store) SetClass(ctx context.Context, who, class string, ids ...int64) error {
 	_, err := s.edit(ctx, fmt.Sprintf("set class %q of %d detections", class, len(ids)), who, func(tx *sql.Tx) ([]change, error) {

@@ -153,3 +153,111 @@ func (s *Store) Label(ctx context.Context, id int64) (Label, bool, error) {
 	l.Created, l.Updated = parseTime(created), parseTime(updated)
 	return l, deleted, nil
 }
+
+// LabelEdit is one label of the full set given to ReplaceLabels.
+type LabelEdit struct {
+	ID      int64 // 0: a new label; otherwise a label of the image, live or deleted (restored)
+	Polygon geom.Polygon
+	Class   string
+}
+
+// ReplaceLabels makes labels the complete set of live labels of an image, as one undoable
+// operation: entries with ID 0 are added, the others updated (a deleted one comes back), and
+// live labels of the image not in the set are deleted. It returns the label ids in the order
+// of labels.
+func (s *Store) ReplaceLabels(ctx context.Context, who string, imageID int64, labels []LabelEdit) ([]int64, error) {
+	for i, l := range labels {
+		if err := validPolygon(l.Polygon); err != nil {
+			return nil, fmt.Errorf("replace labels of image %d: label %d: %w", imageID, i, err)
+		}
+	}
+	ids := make([]int64, len(labels))
+	_, err := s.edit(ctx, fmt.Sprintf("replace labels of image %d", imageID), who, func(tx *sql.Tx) ([]change, error) {
+		if err := mustExist(ctx, tx, "images", imageID); err != nil {
+			return nil, err
+		}
+		var changes []change
+		keep := map[int64]bool{}
+		now := s.stamp()
+		for i, l := range labels {
+			after, err := json.Marshal(labelState{Polygon: l.Polygon, Class: l.Class})
+			if err != nil {
+				return nil, err
+			}
+			if l.ID == 0 {
+				if err := tx.QueryRowContext(ctx, `INSERT INTO labels (image_id, polygon, class, author, created, updated, deleted)
+					VALUES (?, ?, ?, ?, ?, ?, 1) RETURNING id`, imageID, "[]", l.Class, who, now, now).Scan(&ids[i]); err != nil {
+					return nil, err
+				}
+			} else {
+				var img int64
+				err := tx.QueryRowContext(ctx, `SELECT image_id FROM labels WHERE id = ?`, l.ID).Scan(&img)
+				if errors.Is(err, sql.ErrNoRows) || (err == nil && img != imageID) {
+					return nil, fmt.Errorf("label %d of image %d: %w", l.ID, imageID, ErrNotFound)
+				}
+				if err != nil {
+					return nil, err
+				}
+				ids[i] = l.ID
+			}
+			if keep[ids[i]] {
+				return nil, fmt.Errorf("%w: label %d listed twice", ErrInvalid, ids[i])
+			}
+			keep[ids[i]] = true
+			before, err := readState(ctx, tx, entityLabel, ids[i])
+			if err != nil {
+				return nil, err
+			}
+			if l.ID == 0 { // a new label goes from "deleted" to live, like AddLabel
+				before, _ = json.Marshal(labelState{Polygon: l.Polygon, Class: l.Class, Deleted: true})
+			}
+			if string(before) == string(after) {
+				continue
+			}
+			if err := s.applyState(ctx, tx, who, entityLabel, ids[i], after); err != nil {
+				return nil, err
+			}
+			changes = append(changes, change{entityLabel, ids[i], before, after})
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM labels WHERE image_id = ? AND deleted = 0`, imageID)
+		if err != nil {
+			return nil, err
+		}
+		var gone []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !keep[id] {
+				gone = append(gone, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, id := range gone {
+			c, err := s.modify(ctx, tx, who, entityLabel, id, func(b []byte) ([]byte, error) {
+				var st labelState
+				if err := json.Unmarshal(b, &st); err != nil {
+					return nil, err
+				}
+				st.Deleted = true
+				return json.Marshal(st)
+			})
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				changes = append(changes, *c)
+			}
+		}
+		return changes, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}

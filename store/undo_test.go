@@ -318,3 +318,73 @@ func TestPruneBlobs(t *testing.T) {
 		}
 	}
 }
+
+func TestReplaceLabelsAndReview(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 2, 1)
+	img := f.images[0]
+	live := func() string {
+		ls, err := f.s.Labels(ctx, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, l := range ls {
+			fmt.Fprintf(&b, "%d:%s:%d ", l.ID, l.Class, len(l.Polygon))
+		}
+		return b.String()
+	}
+	ids, err := f.s.ReplaceLabels(ctx, "ana", img, []LabelEdit{{Polygon: square, Class: "a"}, {Polygon: triangle, Class: "b"}})
+	if err != nil || len(ids) != 2 {
+		t.Fatal(ids, err)
+	}
+	s1 := live()
+	if s1 != fmt.Sprintf("%d:a:4 %d:b:3 ", ids[0], ids[1]) {
+		t.Fatalf("after first save: %s", s1)
+	}
+	// Second save: first label reshaped, second dropped, one new.
+	ids2, err := f.s.ReplaceLabels(ctx, "ana", img, []LabelEdit{{ID: ids[0], Polygon: triangle, Class: "a"}, {Polygon: square, Class: "c"}})
+	if err != nil || ids2[0] != ids[0] {
+		t.Fatal(ids2, err)
+	}
+	s2 := live()
+	if s2 != fmt.Sprintf("%d:a:3 %d:c:4 ", ids[0], ids2[1]) {
+		t.Fatalf("after second save: %s", s2)
+	}
+	// Bringing a deleted label back by id, unchanged save logs nothing.
+	if _, err := f.s.ReplaceLabels(ctx, "ana", img, []LabelEdit{{ID: ids[0], Polygon: triangle, Class: "a"}, {ID: ids2[1], Polygon: square, Class: "c"}, {ID: ids[1], Polygon: triangle, Class: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := f.s.Audit(ctx, AuditFilter{})
+	if _, err := f.s.ReplaceLabels(ctx, "ana", img, []LabelEdit{{ID: ids[0], Polygon: triangle, Class: "a"}, {ID: ids2[1], Polygon: square, Class: "c"}, {ID: ids[1], Polygon: triangle, Class: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := f.s.Audit(ctx, AuditFilter{}); len(after) != len(before) {
+		t.Fatalf("an unchanged save logged %d entries", len(after)-len(before))
+	}
+	// Each save is one undo step.
+	for _, want := range []string{s2, s1, ""} {
+		if _, err := f.s.Undo(ctx, "ana"); err != nil {
+			t.Fatal(err)
+		}
+		if got := live(); got != want {
+			t.Fatalf("after undo: %q, want %q", got, want)
+		}
+	}
+	// A label of another image is refused, nothing changes.
+	other, _ := f.s.AddLabel(ctx, "ana", f.images[1], square, "x")
+	if _, err := f.s.ReplaceLabels(ctx, "ana", img, []LabelEdit{{ID: other.ID, Polygon: square}}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("foreign label: %v", err)
+	}
+	// SetReview: status and class in one undo step.
+	if err := f.s.SetReview(ctx, "ana", f.dets[0], Accepted, "solder_bridge"); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := f.s.Detection(ctx, f.dets[0]); d.Status != Accepted || d.Class != "solder_bridge" {
+		t.Fatalf("reviewed detection %+v", d)
+	}
+	f.s.Undo(ctx, "ana")
+	if d, _ := f.s.Detection(ctx, f.dets[0]); d.Status != Pending || d.Class != "" {
+		t.Fatalf("after undo %+v", d)
+	}
+}
