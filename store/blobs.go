@@ -56,8 +56,16 @@ func writeBlob(path string, data []byte) error {
 		return nil
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		// Make the new folders themselves durable: sync the blob folder and its parent.
+		for _, d := range []string{filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))} {
+			if err := syncDir(d); err != nil {
+				return err
+			}
+		}
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
@@ -83,6 +91,10 @@ func writeBlob(path string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
