@@ -387,40 +387,103 @@ func (a *analysis) extra(img *image.RGBA, rng *rand.Rand) (geom.Polygon, bool) {
 
 // fill covers r by interpolating the pixels around it, plus the texture of a plain patch.
 func (a *analysis) fill(img *image.RGBA, r geom.Rect, rng *rand.Rand) {
-	tex, ok := a.window(pick(rng, a.plain), 1)
+	// Texture: the smoothest of a few plain blocks, mirrored (no seams) over the hole.
+	best := pick(rng, a.plain)
+	for k := 0; k < 7; k++ {
+		if c := pick(rng, a.plain); a.blocks[c].std < a.blocks[best].std {
+			best = c
+		}
+	}
+	tex, ok := a.window(best, 1)
 	w, h := r.Dx(), r.Dy()
-	var mean [3]float64
+	// Grain strength: the spread of the tile minus its 5×5 local mean (lines and gradients of
+	// the tile do not count).
+	var grain []float64
+	n := 0
 	if ok {
-		for y := tex.Y0; y < tex.Y1; y++ {
-			for x := tex.X0; x < tex.X1; x++ {
-				p := a.img.Pix[a.img.PixOffset(x, y):]
-				mean[0], mean[1], mean[2] = mean[0]+float64(p[0]), mean[1]+float64(p[1]), mean[2]+float64(p[2])
+		n = tex.Dx()
+		grain = make([]float64, n*n*3)
+		for y := 0; y < n; y++ {
+			for x := 0; x < n; x++ {
+				for k := 0; k < 3; k++ {
+					var s, c float64
+					for dy := -2; dy <= 2; dy++ {
+						for dx := -2; dx <= 2; dx++ {
+							xx, yy := x+dx, y+dy
+							if xx >= 0 && yy >= 0 && xx < n && yy < n {
+								s += float64(a.img.Pix[a.img.PixOffset(tex.X0+xx, tex.Y0+yy)+k])
+								c++
+							}
+						}
+					}
+					grain[(y*n+x)*3+k] = float64(a.img.Pix[a.img.PixOffset(tex.X0+x, tex.Y0+y)+k]) - s/c
+				}
 			}
 		}
-		n := float64(tex.Area())
-		mean[0], mean[1], mean[2] = mean[0]/n, mean[1]/n, mean[2]/n
 	}
-	src := a.img
+	var sigma [3]float64
+	for i, g := range grain {
+		sigma[i%3] += g * g
+	}
+	for k := range sigma {
+		sigma[k] = math.Sqrt(sigma[k] / float64(max(1, len(grain)/3)))
+	}
+	seed := rng.Uint64()
+	base := harmonic(a.img, r)
 	for y := 0; y < h; y++ {
-		ty := float64(y+1) / float64(h+1)
 		for x := 0; x < w; x++ {
-			tx := float64(x+1) / float64(w+1)
-			L := src.Pix[src.PixOffset(r.X0-1, r.Y0+y):]
-			R := src.Pix[src.PixOffset(r.X1, r.Y0+y):]
-			T := src.Pix[src.PixOffset(r.X0+x, r.Y0-1):]
-			B := src.Pix[src.PixOffset(r.X0+x, r.Y1):]
 			o := img.PixOffset(r.X0+x, r.Y0+y)
 			for k := 0; k < 3; k++ {
-				v := ((1-tx)*float64(L[k])+tx*float64(R[k]))/2 + ((1-ty)*float64(T[k])+ty*float64(B[k]))/2
-				if ok {
-					t := a.img.Pix[a.img.PixOffset(tex.X0+x%tex.Dx(), tex.Y0+y%tex.Dy())+k]
-					v += 0.6 * math.Max(-20, math.Min(20, float64(t)-mean[k]))
+				v := base[k][y*w+x]
+				if ok { // grain of the plain board's strength, no pattern to repeat
+					u := float64(hash(seed, uint64(x*3+k), uint64(y))%2001)/1000 - 1
+					v += math.Max(-15, math.Min(15, 1.7*sigma[k]*u))
 				}
 				img.Pix[o+k] = clamp8(v)
 			}
 			img.Pix[o+3] = 255
 		}
 	}
+}
+
+// harmonic returns, per channel, the smooth (harmonic) interpolation of the pixels of src
+// around r over r's inside: bilinear from the border, then successive over-relaxation of
+// Laplace's equation, so that no stripes of the border run across the hole.
+func harmonic(src *image.RGBA, r geom.Rect) [3][]float64 {
+	w, h := r.Dx(), r.Dy()
+	W := w + 2 // with the one-pixel border
+	var out [3][]float64
+	for k := 0; k < 3; k++ {
+		g := make([]float64, W*(h+2))
+		at := func(x, y int) float64 { return float64(src.Pix[src.PixOffset(r.X0-1+x, r.Y0-1+y)+k]) }
+		for x := 0; x < W; x++ {
+			g[x], g[(h+1)*W+x] = at(x, 0), at(x, h+1)
+		}
+		for y := 0; y < h+2; y++ {
+			g[y*W], g[y*W+W-1] = at(0, y), at(W-1, y)
+		}
+		for y := 1; y <= h; y++ {
+			ty := float64(y) / float64(h+1)
+			for x := 1; x <= w; x++ {
+				tx := float64(x) / float64(w+1)
+				g[y*W+x] = ((1-tx)*g[y*W]+tx*g[y*W+W-1])/2 + ((1-ty)*g[x]+ty*g[(h+1)*W+x])/2
+			}
+		}
+		const omega = 1.9
+		for it := 0; it < 2*max(w, h); it++ {
+			for y := 1; y <= h; y++ {
+				for x := 1; x <= w; x++ {
+					i := y*W + x
+					g[i] += omega * ((g[i-1]+g[i+1]+g[i-W]+g[i+W])/4 - g[i])
+				}
+			}
+		}
+		out[k] = make([]float64, w*h)
+		for y := 0; y < h; y++ {
+			copy(out[k][y*w:(y+1)*w], g[(y+1)*W+1:(y+1)*W+1+w])
+		}
+	}
+	return out
 }
 
 func clamp8(v float64) uint8 {
