@@ -8,8 +8,8 @@
 // "components", the least textured "plain" and the brightest "pads". Defects are built from them:
 //
 //   - extra_component: a component crop pasted onto plain board;
-//   - missing_component: a component covered by interpolation of its surroundings plus texture
-//     borrowed from plain board;
+//   - missing_component: a component covered by a harmonic (Laplace) interpolation of its
+//     surroundings plus a pattern-free grain as strong as the plain board's;
 //   - solder_bridge: a shaded solder-coloured capsule between two nearby bright blocks;
 //   - foreign_object_debris: a thin fibre (a thickened Bézier curve) or an irregular blob;
 //   - misalignment: a component crop shifted and possibly rotated, its old place filled.
