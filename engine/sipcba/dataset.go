@@ -18,7 +18,7 @@ type Dataset struct {
 	Manifest Manifest
 }
 
-// Item is one image of a dataset with absolute paths.
+// Item is one image of a dataset; its paths are joined to Dataset.Dir.
 type Item struct {
 	Split   Split
 	Name    string

@@ -288,7 +288,7 @@ func ImportMVTec(src, out string, opt ImportOptions) (*Dataset, error) {
 	classes := map[Class]bool{}
 	train, err := listImages(filepath.Join(src, "train", "good"))
 	if err != nil {
-		return nil, fmt.Errorf("import mvtec %s: %w", src, err)
+		return nil, fmt.Errorf("import mvtec %s: %w (want one MVTec-AD category folder, e.g. bottle/, holding train/good and test)", src, err)
 	}
 	for _, p := range train {
 		jobs = append(jobs, goodSample(Train, sanitizeName("train", stem(p)), p))
