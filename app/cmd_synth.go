@@ -59,11 +59,11 @@ type synthJob struct {
 
 func runSynth(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("synth", "--out DATASET [--preset small|sipcba] [flags]", stderr)
-	preset := fs.String("preset", "small", "dataset recipe: "+fmt.Sprint(synth.PresetNames()))
+	preset := fs.String("preset", "small", "dataset recipe: sipcba (450 train, 50 defective + twins, 50 defect-free, 3840x2160)\nor small (6, 4, 3 at 1280x720)")
 	out := fs.String("out", "", "dataset folder to create (must not exist)")
-	train := fs.Int("train", -1, "defect-free training panels (default: the preset's)")
-	defective := fs.Int("defective", -1, "defective test panels, each with its twin (default: the preset's)")
-	defectFree := fs.Int("defect-free", -1, "independent defect-free panels (default: the preset's)")
+	train := fs.Int("train", 0, "defect-free training panels (default: the preset's)")
+	defective := fs.Int("defective", 0, "defective test panels, each with its twin (default: the preset's)")
+	defectFree := fs.Int("defect-free", 0, "independent defect-free panels (default: the preset's)")
 	width := fs.Int("width", 0, "panel width in pixels (default: the preset's)")
 	height := fs.Int("height", 0, "panel height in pixels (default: the preset's)")
 	rows := fs.Int("rows", 0, "board rows per panel (default: the preset's)")
@@ -112,10 +112,15 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	counts := [3]int{p.Train, p.Defective, p.DefectFree}
-	for i, v := range []int{*train, *defective, *defectFree} {
-		if v >= 0 {
-			counts[i] = v
+	for i, name := range []string{"train", "defective", "defect-free"} {
+		v := []int{*train, *defective, *defectFree}[i]
+		if !set[name] {
+			continue
 		}
+		if v < 0 {
+			return fmt.Errorf("%w: --%s %d is negative", synth.ErrConfig, name, v)
+		}
+		counts[i] = v
 	}
 	if counts[0]+counts[1]+counts[2] == 0 {
 		return fmt.Errorf("%w: nothing to generate (all splits are empty)", synth.ErrConfig)

@@ -64,6 +64,7 @@ func TestSynthErrors(t *testing.T) {
 		{"unknown preset", []string{"--preset", "huge", "--out", filepath.Join(exists, "a")}, 1, `unknown preset "huge"`},
 		{"boards too small", []string{"--width", "100", "--out", filepath.Join(exists, "b")}, 1, "smaller than"},
 		{"nothing to do", []string{"--train", "0", "--defective", "0", "--defect-free", "0", "--out", filepath.Join(exists, "c")}, 1, "nothing to generate"},
+		{"negative count", []string{"--train", "-2", "--out", filepath.Join(exists, "d")}, 1, "--train -2 is negative"},
 		{"out exists", []string{"--train", "1", "--defective", "0", "--defect-free", "0", "--out", exists}, 1, "already exists"},
 	}
 	for _, tc := range tests {
