@@ -69,6 +69,7 @@ type design struct {
 	wmm, hmm float64
 	pal      palette
 	under    []lprim // board-level: substrate, copper, vias, holes, silkscreen (painting order)
+	silkFrom int     // under[silkFrom:] is the silkscreen
 	comps    []comp
 	occ      []rectMM // occupied areas (component keep-outs, holes, text) for extra parts
 }
@@ -400,7 +401,7 @@ func (b *builder) gullWing(c *comp, n int, pitch, bodyHy, leadLen, leadW, padL, 
 		c.paste = append(c.paste, tr(paste))
 		fil := box(x, bodyHy+leadLen-0.05, padW/2*0.9, 0.3, pal.solder)
 		fil.r = 0.1
-		fil.sh, fil.p0, fil.p1, fil.p2 = shCylY, 0.3, 0.4, 0.4
+		fil.sh, fil.p0, fil.p1, fil.p2, fil.fillet = shCylY, 0.3, 0.4, 0.4, true
 		c.parts = append(c.parts, tr(fil))
 		lead := box(x, bodyHy+leadLen/2, leadW/2, leadLen/2, pal.metal)
 		lead.sh, lead.p0, lead.p1, lead.p2 = shCylY, -0.1, 0.35, 0.5
@@ -508,7 +509,7 @@ func (b *builder) electrolytic(dia float64) comp {
 	c.parts = append(c.parts, shadow(hb, hb, 4))
 	for _, sx := range []float64{-1, 1} {
 		f := box(sx*(hb+0.55), 0, 0.45, 0.6, pal.solder)
-		f.r, f.sh, f.p0, f.p1, f.p2 = 0.15, shCylX, float32(-sx*0.2), 0.4, 0.4
+		f.r, f.sh, f.p0, f.p1, f.p2, f.fillet = 0.15, shCylX, float32(-sx*0.2), 0.4, 0.4, true
 		c.parts = append(c.parts, f)
 	}
 	base := box(0, 0, hb, hb, rgb(30, 30, 32))
@@ -543,7 +544,7 @@ func (b *builder) tantalum() comp {
 	c.parts = append(c.parts, shadow(1.75, 1.4, 1.9))
 	for _, sx := range []float64{-1, 1} {
 		f := box(sx*1.95, 0, 0.4, 0.95, pal.solder)
-		f.r, f.sh, f.p0, f.p1, f.p2 = 0.1, shCylX, float32(-sx*0.2), 0.4, 0.4
+		f.r, f.sh, f.p0, f.p1, f.p2, f.fillet = 0.1, shCylX, float32(-sx*0.2), 0.4, 0.4, true
 		c.parts = append(c.parts, f)
 		t := box(sx*1.65, 0, 0.2, 0.6, pal.metal)
 		c.parts = append(c.parts, t)
@@ -932,5 +933,6 @@ func (b *builder) silk() {
 		}
 	}
 	out = append(out, b.markPrims...)
+	d.silkFrom = len(d.under)
 	d.under = append(d.under, out...)
 }

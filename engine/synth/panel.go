@@ -10,20 +10,21 @@ import (
 
 // boardInst is one board on one panel: where it lies and how each part sits on it.
 type boardInst struct {
-	ox, oy   float64 // panel position of the board origin (mm 0,0)
-	cos, sin float64 // board rotation
-	jit      [][3]float64
+	ox, oy   float64      // panel position of the board origin (mm 0,0)
+	cos, sin float64      // board rotation
+	jit      [][4]float64 // per part: placement offset x, y (mm), angle, solder joint brightness
 }
 
 // layout is one panel before rendering.
 type layout struct {
-	cfg    Config
-	d      *design
-	scale  float64 // pixels per millimetre
-	blur   float64 // edge softness factor of this panel's optics
-	boards []boardInst
-	look   look
-	tex    *texture
+	cfg     Config
+	d       *design
+	scale   float64 // pixels per millimetre
+	blur    float64 // edge softness factor of this panel's optics
+	silkOff pose    // silkscreen registration error of this panel
+	boards  []boardInst
+	look    look
+	tex     *texture
 }
 
 // layoutPanel places the boards of panel index and draws its camera.
@@ -43,9 +44,10 @@ func layoutPanel(cfg Config, d *design, index int) *layout {
 			hx, hy := d.wmm/2*s, d.hmm/2*s
 			bi.ox = cx - (bi.cos*hx - bi.sin*hy)
 			bi.oy = cy - (bi.sin*hx + bi.cos*hy)
-			bi.jit = make([][3]float64, len(d.comps))
+			bi.jit = make([][4]float64, len(d.comps))
 			for i := range bi.jit {
-				bi.jit[i] = [3]float64{r.NormFloat64() * 0.02, r.NormFloat64() * 0.02, r.NormFloat64() * 0.004}
+				bi.jit[i] = [4]float64{r.NormFloat64() * 0.02, r.NormFloat64() * 0.02, r.NormFloat64() * 0.004,
+					1 + 0.05*r.NormFloat64()}
 			}
 			L.boards = append(L.boards, bi)
 		}
@@ -73,6 +75,7 @@ func layoutPanel(cfg Config, d *design, index int) *layout {
 	// Optics: a little defocus that varies from panel to panel, and the ring light's broad
 	// reflection somewhere on the panel.
 	L.blur = 1 + 0.35*r.Float64()
+	L.silkOff = pose{x: 0.04 * r.NormFloat64(), y: 0.04 * r.NormFloat64()}
 	L.look.hot = float32(0.04 + 0.08*r.Float64())
 	hx, hy, hw := r.Float64(), r.Float64(), 0.25+0.3*r.Float64()
 	L.look.hotX = make([]float32, cfg.Width)
@@ -212,7 +215,11 @@ func (L *layout) boardPrims(out []prim, b int, m *mods) []prim {
 	bi := &L.boards[b]
 	d := L.d
 	for i := range d.under {
-		out = append(out, L.prim(bi, pose{}, &d.under[i]))
+		f := pose{}
+		if i >= d.silkFrom {
+			f = L.silkOff // the screen is printed with a small registration error
+		}
+		out = append(out, L.prim(bi, f, &d.under[i]))
 	}
 	for i := range d.comps {
 		c := &d.comps[i]
@@ -237,7 +244,11 @@ func (L *layout) boardPrims(out []prim, b int, m *mods) []prim {
 			f = p
 		}
 		for k := range c.parts {
-			out = append(out, L.prim(bi, f, &c.parts[k]))
+			p := L.prim(bi, f, &c.parts[k])
+			if c.parts[k].fillet { // every joint's solder volume differs a little
+				p.col = mul(p.col, float32(bi.jit[i][3]))
+			}
+			out = append(out, p)
 		}
 	}
 	for _, e := range m.extra {
