@@ -223,7 +223,6 @@ func (L *layout) boardPrims(out []prim, b int, m *mods) []prim {
 	}
 	for i := range d.comps {
 		c := &d.comps[i]
-		f := bi.compPose(c, i)
 		for k := range c.pads {
 			out = append(out, L.prim(bi, pose{c.x, c.y, c.a}, &c.pads[k]))
 		}
@@ -232,7 +231,6 @@ func (L *layout) boardPrims(out []prim, b int, m *mods) []prim {
 				out = append(out, L.prim(bi, pose{c.x, c.y, c.a}, &c.paste[k]))
 			}
 		}
-		_ = f
 	}
 	for i := range d.comps {
 		c := &d.comps[i]
