@@ -69,7 +69,7 @@ def random_masking(crop: np.ndarray, rng: Rng, src: Source | None = None) -> tup
 def geometric_region(crop: np.ndarray, rng: Rng, src: Source | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A square region flipped, rotated, transposed or replaced by a shifted copy of the patch."""
     p = crop.shape[0]
-    s = int(rng.integers(16, 49))
+    s = min(int(rng.integers(16, 49)), p)
     y, x, _, _ = _rect(rng, p, s, s)
     region = crop[y : y + s, x : x + s]
     kind = int(rng.integers(0, 5))

@@ -15,7 +15,8 @@ from tqdm import tqdm
 from . import pipeline
 from .data import list_images, load_image
 from .errors import DataError, ModelError
-from .export import KEY_CALIBRATION, KEY_CARD, KEY_PATCH_SIZE, KEY_T_DIFF, REQUIRED_KEYS, ort_session, read_metadata, save_atomic, set_metadata
+from .contract import check_file
+from .export import KEY_CALIBRATION, KEY_CARD, KEY_PATCH_SIZE, KEY_T_DIFF, ort_session, read_metadata, save_atomic, set_metadata
 
 DEFAULT_SETTINGS = pipeline.Settings(merge="rops", cell_stat="max", reduce="mean", blur_sigma=2.0)
 
@@ -29,10 +30,7 @@ def load_onnx(path: str | os.PathLike[str]) -> onnx.ModelProto:
         m = onnx.load(str(p))
     except Exception as e:
         raise ModelError(f"model {p} is not a readable ONNX file: {e}") from e
-    md = read_metadata(m)
-    missing = [k for k in REQUIRED_KEYS if k not in md]
-    if missing:
-        raise ModelError(f"model {p} lacks contract metadata {', '.join(missing)}")
+    check_file(p)
     return m
 
 

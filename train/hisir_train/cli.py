@@ -43,6 +43,15 @@ def _calibrate(a: argparse.Namespace) -> int:
     return 0
 
 
+def _card(a: argparse.Namespace) -> int:
+    from .card import write_card
+
+    cmds = open(a.commands).read() if a.commands else ""
+    md, png = write_card(a.model, a.ckpt, a.out_dir, cmds)
+    print(f"wrote {md} and {png}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m hisir_train", description="HiSIR-Net training, ONNX export and calibration.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -83,6 +92,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--batch", type=int, default=32)
     c.add_argument("--threads", type=int, default=2)
     c.set_defaults(fn=_calibrate)
+
+    k = sub.add_parser("card", help="write <name>.md and <name>_loss.png for an exported model")
+    k.add_argument("--model", required=True, help="exported (and calibrated) ONNX model")
+    k.add_argument("--ckpt", required=True, help="checkpoint folder of the run (losses.csv)")
+    k.add_argument("--out-dir", required=True, help="folder for the card and the loss curve")
+    k.add_argument("--commands", help="text file with the commands that made the model")
+    k.set_defaults(fn=_card)
     return p
 
 

@@ -55,6 +55,26 @@ class ContractWrapper(nn.Module):
         return recon, gate
 
 
+def fix_shapes(m: onnx.ModelProto, p: int) -> None:
+    """Declares the contract shapes on the graph's inputs and outputs: batch ``N``, the rest fixed.
+
+    The TorchScript exporter leaves the outputs' spatial axes symbolic; they are fixed by ``P``.
+    """
+    want = {"image": [3, p, p], "position": [2], "reconstruction": [3, p, p], "gate": [1, p, p]}
+    for v in list(m.graph.input) + list(m.graph.output):
+        if v.name not in want:
+            continue
+        dims = v.type.tensor_type.shape.dim
+        fixed = want[v.name]
+        if len(dims) != len(fixed) + 1:
+            raise ModelError(f"exported tensor {v.name} has rank {len(dims)}, want {len(fixed) + 1}")
+        dims[0].Clear()
+        dims[0].dim_param = "N"
+        for d, n in zip(dims[1:], fixed):
+            d.Clear()
+            d.dim_value = n
+
+
 def contract_metadata(cfg: ModelConfig, name: str, t_diff: float = 0.1) -> dict[str, str]:
     """The required metadata keys of the contract for a model config."""
     return {
@@ -169,6 +189,7 @@ def export_model(model: nn.Module, cfg: ModelConfig, out: str | os.PathLike[str]
         except Exception as e:
             raise ModelError(f"torch cannot export the model to {out}: {e}") from e
         m = onnx.load(str(raw))
+    fix_shapes(m, p)
     if m.ir_version > MAX_IR_VERSION:
         m.ir_version = MAX_IR_VERSION
     md = contract_metadata(cfg, name, t_diff)
@@ -177,6 +198,9 @@ def export_model(model: nn.Module, cfg: ModelConfig, out: str | os.PathLike[str]
     set_metadata(m, md)
     onnx.checker.check_model(m)
     size = save_atomic(m, out)
+    from .contract import check_file
+
+    check_file(out)
     diff = parity(wrapper, out)
     if diff > PARITY_TOL:
         raise ModelError(f"{out}: onnxruntime differs from torch by {diff:.2e} (> {PARITY_TOL})")

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 
 SSIM_WEIGHT = 0.1
+BCE_WEIGHT = 0.1
+"""Weight of the per-pixel BCE(gate, pseudo mask) added to the paper's Dice term (see hisir_loss)."""
 
 
 def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
@@ -56,19 +58,37 @@ class LossParts:
     mse: float
     ssim: float
     dice: float
+    bce: float = 0.0
 
 
-def hisir_loss(out: torch.Tensor, target: torch.Tensor, gate: torch.Tensor, mask: torch.Tensor, gamma: float, use_gate: bool = True) -> LossParts:
-    """MSE + 0.1*(1-SSIM) on the (gated) reconstruction against the clean patch, plus gamma*Dice.
-
-    ``mask`` is the pseudo ground truth ``[N,1,P,P]`` of changed pixels; without a gate the Dice
-    term is left out.
-    """
+def image_loss(out: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(MSE + 0.1*(1-SSIM), MSE, 1-SSIM)``."""
     mse = F.mse_loss(out, target)
     s = 1.0 - ssim(out, target)
-    total = mse + SSIM_WEIGHT * s
+    return mse + SSIM_WEIGHT * s, mse, s
+
+
+def hisir_loss(out: torch.Tensor, target: torch.Tensor, gate: torch.Tensor, mask: torch.Tensor, gamma: float, use_gate: bool = True, recon: torch.Tensor | None = None) -> LossParts:
+    """MSE + 0.1*(1-SSIM) on the (gated) output against the clean patch, plus gamma*Dice.
+
+    ``mask`` is the pseudo ground truth ``[N,1,P,P]`` of changed pixels; without a gate the Dice
+    term is left out. With a gate, two terms keep the gate from collapsing (both observed on
+    the circuitboard photos within 150 steps):
+
+    - ``recon`` (the plain reconstruction R) gets the same image loss: otherwise R only learns
+      through M, and M goes to 0 everywhere (copying the input) before R is any good;
+    - ``BCE_WEIGHT * BCE(gate, mask)``: Dice alone drives a soft gate to 1 everywhere on sparse
+      masks, and its gradient vanishes once the sigmoid saturates; BCE's does not.
+
+    ``mse``/``ssim`` report the gated output's terms.
+    """
+    total, mse, s = image_loss(out, target)
     d = torch.zeros((), device=out.device)
+    bce = torch.zeros((), device=out.device)
     if use_gate:
+        if recon is not None:
+            total = total + image_loss(recon, target)[0]
         d = dice_loss(gate, mask)
-        total = total + gamma * d
-    return LossParts(total=total, mse=float(mse.detach()), ssim=float(s.detach()), dice=float(d.detach()))
+        bce = F.binary_cross_entropy(gate.clamp(1e-6, 1 - 1e-6), mask)
+        total = total + gamma * d + BCE_WEIGHT * bce
+    return LossParts(total=total, mse=float(mse.detach()), ssim=float(s.detach()), dice=float(d.detach()), bce=float(bce.detach()))

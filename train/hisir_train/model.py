@@ -259,6 +259,11 @@ class SwinUNet(nn.Module):
         self.mask_dec = ConvMaskDecoder(dims, pe_) if cfg.gate else None
 
     def forward(self, image: torch.Tensor, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out, gate, _ = self.forward_train(image, position)
+        return out, gate
+
+    def forward_train(self, image: torch.Tensor, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(gated output, gate, plain reconstruction R)``."""
         x = self.embed(image).permute(0, 2, 3, 1)  # [N,r,r,d]
         x = self.embed_norm(x)
         skips: list[torch.Tensor] = []
@@ -278,10 +283,10 @@ class SwinUNet(nn.Module):
         x = self.final_up(x).permute(0, 3, 1, 2)
         recon = torch.sigmoid(self.head(x))
         if self.mask_dec is None:
-            return recon, torch.ones_like(image[:, :1])
+            return recon, torch.ones_like(image[:, :1]), recon
         feats = [s.permute(0, 3, 1, 2) for s in skips] + [bottleneck.permute(0, 3, 1, 2)]
         m = self.mask_dec(feats)
-        return gate_output(recon, m, image), m
+        return gate_output(recon, m, image), m, recon
 
 
 # ----------------------------------------------------------------------------- ResNet
@@ -333,6 +338,11 @@ class ResNetAE(nn.Module):
         self.mask_dec = ConvMaskDecoder(chans, 2) if cfg.gate else None
 
     def forward(self, image: torch.Tensor, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out, gate, _ = self.forward_train(image, position)
+        return out, gate
+
+    def forward_train(self, image: torch.Tensor, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(gated output, gate, plain reconstruction R)``."""
         x = self.stem(image)
         feats: list[torch.Tensor] = []
         for blk in self.down:
@@ -348,9 +358,9 @@ class ResNetAE(nn.Module):
             x = blk(torch.cat([x, skip], dim=1))
         recon = torch.sigmoid(self.head(x))
         if self.mask_dec is None:
-            return recon, torch.ones_like(image[:, :1])
+            return recon, torch.ones_like(image[:, :1]), recon
         m = self.mask_dec(feats)
-        return gate_output(recon, m, image), m
+        return gate_output(recon, m, image), m, recon
 
 
 def build_model(cfg: ModelConfig) -> nn.Module:

@@ -100,6 +100,11 @@ def _to(b: data_mod.Batch, dev: torch.device) -> tuple[torch.Tensor, ...]:
     return tuple(torch.from_numpy(a).to(dev) for a in (b.clean, b.damaged, b.mask, b.position))
 
 
+def training_outputs(model: torch.nn.Module, image: torch.Tensor, position: torch.Tensor, cfg: ModelConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(gated output, gate, R)`` for the loss."""
+    return model.forward_train(image, position)
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, batches: list[data_mod.Batch], cfg: ModelConfig, dev: torch.device) -> dict[str, float]:
     """Mean validation loss terms over fixed batches."""
@@ -107,8 +112,8 @@ def evaluate(model: torch.nn.Module, batches: list[data_mod.Batch], cfg: ModelCo
     acc = {"loss": 0.0, "mse": 0.0, "ssim": 0.0, "dice": 0.0}
     for b in batches:
         clean, dam, mask, pos = _to(b, dev)
-        out, gate = model(dam, pos)
-        lp = hisir_loss(out, clean, gate, mask, gamma_for(cfg.backbone), cfg.gate)
+        out, gate, recon = training_outputs(model, dam, pos, cfg)
+        lp = hisir_loss(out, clean, gate, mask, gamma_for(cfg.backbone), cfg.gate, recon)
         acc["loss"] += float(lp.total)
         acc["mse"] += lp.mse
         acc["ssim"] += lp.ssim
@@ -179,8 +184,8 @@ def train(opt: TrainOptions) -> dict[str, Any]:
         for g in optim.param_groups:
             g["lr"] = lr
         clean, dam, mask, pos = _to(sampler.sample(rng, opt.batch), dev)
-        outp, gate = model(dam, pos)
-        lp = hisir_loss(outp, clean, gate, mask, gamma, cfg.gate)
+        outp, gate, recon = training_outputs(model, dam, pos, cfg)
+        lp = hisir_loss(outp, clean, gate, mask, gamma, cfg.gate, recon)
         optim.zero_grad(set_to_none=True)
         lp.total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
