@@ -328,25 +328,6 @@ func quarterStats(in, out []float32, P int, mean bool, out4 []float32) {
 	}
 }
 
-// maxAbsDiffBits returns the float32 bits of max(m, |a[i] − b[i]|): non-negative floats
-// order like their bit patterns, which keeps the loop branch-free. NaN sorts above +Inf.
-func maxAbsDiffBits(a, b []float32, m uint32) uint32 {
-	const abs = 1<<31 - 1
-	b = b[:len(a)]
-	m0, m1, m2, m3 := m, m, m, m
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		m0 = max(m0, math.Float32bits(a[i]-b[i])&abs)
-		m1 = max(m1, math.Float32bits(a[i+1]-b[i+1])&abs)
-		m2 = max(m2, math.Float32bits(a[i+2]-b[i+2])&abs)
-		m3 = max(m3, math.Float32bits(a[i+3]-b[i+3])&abs)
-	}
-	for ; i < len(a); i++ {
-		m0 = max(m0, math.Float32bits(a[i]-b[i])&abs)
-	}
-	return max(m0, m1, m2, m3)
-}
-
 // sumAbsDiff returns Σ|a[i] − b[i]| in float64.
 func sumAbsDiff(a, b []float32) float64 {
 	b = b[:len(a)]
@@ -443,27 +424,15 @@ func (p *Pipeline) finishNone(img *Image, g Grid, i int, cur *band, res *Result,
 // writeCell merges the image rectangle [x0,x1)×[y0,y1) of one cell from the covering
 // patch planes srcs (the cell's top-left at offs[k] in each P×P plane): the mean of all
 // when best < 0, else srcs[best]. It writes the channel-reduced |merged − image|.
+// scratch holds 3·(x1−x0) floats for the mean.
 func (p *Pipeline) writeCell(img *Image, res *Result, x0, x1, y0, y1 int, srcs [][]float32, offs []int, best int, scratch []float32) {
 	P := p.p
-	W, H := img.W, img.H
-	n := W * H
+	W, n := img.W, img.W*img.H
 	wd := x1 - x0
-	raw := res.Raw.V
 	useMax := p.o.Reduce == ReduceMax
-	var tmp [3][]float32
-	if best < 0 {
-		for c := range tmp {
-			tmp[c] = scratch[c*wd : (c+1)*wd]
-		}
-	}
 	var merged [3][]float32
 	for y := y0; y < y1; y++ {
 		ly := y - y0
-		if best < 0 && res.Merged == nil {
-			// Mean of the four covering patches, fused with the channel reduction.
-			p.meanRow(img, raw, x0, x1, y, ly, srcs, offs)
-			continue
-		}
 		for c := 0; c < 3; c++ {
 			base := c*P*P + ly*P
 			if best >= 0 {
@@ -471,74 +440,18 @@ func (p *Pipeline) writeCell(img *Image, res *Result, x0, x1, y0, y1 int, srcs [
 				merged[c] = srcs[best][o : o+wd : o+wd]
 				continue
 			}
-			m := tmp[c]
-			a := srcs[0][base+offs[0] : base+offs[0]+wd]
-			b := srcs[1][base+offs[1] : base+offs[1]+wd]
-			cc := srcs[2][base+offs[2] : base+offs[2]+wd]
-			d := srcs[3][base+offs[3] : base+offs[3]+wd]
-			a, b, cc, d = a[:len(m)], b[:len(m)], cc[:len(m)], d[:len(m)]
-			for x := range m {
-				m[x] = (((a[x] + b[x]) + cc[x]) + d[x]) * 0.25
-			}
+			m := scratch[c*wd : (c+1)*wd]
+			mean4(m, srcs[0][base+offs[0]:], srcs[1][base+offs[1]:], srcs[2][base+offs[2]:], srcs[3][base+offs[3]:])
 			merged[c] = m
 		}
 		row := y * W
-		out := raw[row+x0 : row+x1]
-		ir, ig, ib := img.Pix[row+x0:row+x1], img.Pix[n+row+x0:n+row+x1], img.Pix[2*n+row+x0:2*n+row+x1]
-		mr, mg, mb := merged[0], merged[1], merged[2]
-		ir, ig, ib, mr, mg, mb = ir[:len(out)], ig[:len(out)], ib[:len(out)], mr[:len(out)], mg[:len(out)], mb[:len(out)]
-		if useMax {
-			for x := range out {
-				out[x] = max(abs32(mr[x]-ir[x]), abs32(mg[x]-ig[x]), abs32(mb[x]-ib[x]))
-			}
-		} else {
-			for x := range out {
-				out[x] = (abs32(mr[x]-ir[x]) + abs32(mg[x]-ig[x]) + abs32(mb[x]-ib[x])) / 3
-			}
-		}
+		absDiff3(res.Raw.V[row+x0:row+x1], merged[0], merged[1], merged[2],
+			img.Pix[row+x0:row+x1], img.Pix[n+row+x0:n+row+x1], img.Pix[2*n+row+x0:2*n+row+x1], useMax)
 		if res.Merged != nil {
 			mp := res.Merged.Pix
-			copy(mp[row+x0:row+x1], mr)
-			copy(mp[n+row+x0:n+row+x1], mg)
-			copy(mp[2*n+row+x0:2*n+row+x1], mb)
+			copy(mp[row+x0:row+x1], merged[0])
+			copy(mp[n+row+x0:n+row+x1], merged[1])
+			copy(mp[2*n+row+x0:2*n+row+x1], merged[2])
 		}
-	}
-	_ = H
-}
-
-// meanRow writes one row [x0,x1) of the raw map where the merged value is the mean of the
-// four covering patches, without storing the merged values.
-func (p *Pipeline) meanRow(img *Image, raw []float32, x0, x1, y, ly int, srcs [][]float32, offs []int) {
-	P, W, n := p.p, img.W, img.W*img.H
-	wd := x1 - x0
-	row := y * W
-	out := raw[row+x0 : row+x1]
-	var ch [3][4][]float32
-	for c := 0; c < 3; c++ {
-		base := c*P*P + ly*P
-		for k := 0; k < 4; k++ {
-			o := base + offs[k]
-			ch[c][k] = srcs[k][o : o+wd : o+wd]
-		}
-	}
-	ir, ig, ib := img.Pix[row+x0:row+x1], img.Pix[n+row+x0:n+row+x1], img.Pix[2*n+row+x0:2*n+row+x1]
-	ir, ig, ib = ir[:len(out)], ig[:len(out)], ib[:len(out)]
-	r0, r1, r2, r3 := ch[0][0][:len(out)], ch[0][1][:len(out)], ch[0][2][:len(out)], ch[0][3][:len(out)]
-	g0, g1, g2, g3 := ch[1][0][:len(out)], ch[1][1][:len(out)], ch[1][2][:len(out)], ch[1][3][:len(out)]
-	b0, b1, b2, b3 := ch[2][0][:len(out)], ch[2][1][:len(out)], ch[2][2][:len(out)], ch[2][3][:len(out)]
-	if p.o.Reduce == ReduceMax {
-		for x := range out {
-			dr := abs32((((r0[x]+r1[x])+r2[x])+r3[x])*0.25 - ir[x])
-			dg := abs32((((g0[x]+g1[x])+g2[x])+g3[x])*0.25 - ig[x])
-			db := abs32((((b0[x]+b1[x])+b2[x])+b3[x])*0.25 - ib[x])
-			out[x] = max(dr, dg, db)
-		}
-		return
-	}
-	for x := range out {
-		dr := abs32((((r0[x]+r1[x])+r2[x])+r3[x])*0.25 - ir[x])
-		dg := abs32((((g0[x]+g1[x])+g2[x])+g3[x])*0.25 - ig[x])
-		db := abs32((((b0[x]+b1[x])+b2[x])+b3[x])*0.25 - ib[x])
-		out[x] = (dr + dg + db) / 3
 	}
 }
