@@ -47,11 +47,12 @@ type gui struct {
 
 	statusMsg, statusPos, statusModel *widget.Label
 
-	cur       *openedImage
-	editor    *ui.LabelEditor
-	labelSync *labelSync
-	labelMode bool
-	classes   []string
+	cur         *openedImage
+	editor      *ui.LabelEditor
+	labelSync   *labelSync
+	labelMode   bool
+	quietSelect bool
+	classes     []string
 }
 
 func newGUI(a fyne.App, w fyne.Window, o guiOptions) *gui {
@@ -144,7 +145,9 @@ func (g *gui) build() {
 	g.review = ui.NewReviewPanel(g.b, g.classes)
 	g.review.OnSelect = func(d ui.Defect) {
 		g.viewer.SetDefects(g.review.Defects(), d.ID)
-		g.viewer.ShowRect(d.Box)
+		if !g.quietSelect {
+			g.viewer.ShowRect(d.Box)
+		}
 	}
 	g.review.OnChanged = func(ds []ui.Defect) {
 		sel := int64(-1)
@@ -408,15 +411,14 @@ func (g *gui) showResults() {
 		g.viewer.SetScores(nil)
 	}
 	ds := uiDefects(o.dets)
+	g.quietSelect = true // a new result set shows the whole image, not its first defect
 	g.review.SetDefects(ds)
+	g.quietSelect = false
 	sel := int64(-1)
 	if d, ok := g.review.Selected(); ok {
 		sel = d.ID
 	}
 	g.viewer.SetDefects(g.review.Defects(), sel)
-	if len(ds) == 0 {
-		g.viewer.Fit()
-	}
 }
 
 func uiLabels(o *openedImage) []ui.Label {
