@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -217,6 +218,25 @@ func BenchmarkDefects(b *testing.B) {
 		n = len(engine.FindDefects(m, 0.5, 16))
 	}
 	b.ReportMetric(float64(n), "defects")
+}
+
+// BenchmarkDefectsLowThreshold is the worst case of a threshold slider dragged low: at
+// the median of the map half the pixels pass and merge into a giant 8-connected component
+// spanning the image, riddled with holes.
+func BenchmarkDefectsLowThreshold(b *testing.B) {
+	m := realisticMap(3840, 2160)
+	sample := make([]float32, 0, 1<<16)
+	for i := 0; i < len(m.V); i += len(m.V) / (1 << 16) {
+		sample = append(sample, m.V[i])
+	}
+	slices.Sort(sample)
+	thr := sample[len(sample)/2]
+	var ds []engine.Defect
+	for b.Loop() {
+		ds = engine.FindDefects(m, thr, 16)
+	}
+	b.ReportMetric(float64(len(ds)), "defects")
+	b.ReportMetric(float64(len(ds[0].Polygon)), "vertices-largest")
 }
 
 // benchMemory runs one pipeline over a w×h image from a fresh Pipeline and reports the peak

@@ -147,51 +147,22 @@ func label(runs []run) int {
 }
 
 // FindDefects thresholds the score map (≥ threshold), groups pixels into 8-connected
-// components, drops those under minArea pixels and returns the rest with their traced,
-// simplified outline, sorted by Peak (highest first; ties in raster order).
+// components, drops those under minArea pixels and returns the rest with their outline,
+// sorted by Peak (highest first; ties in raster order of the first pixel).
 func FindDefects(score *Map, threshold float32, minArea int) []Defect {
 	runs := runsOfMap(score, threshold)
-	n := label(runs)
-	type acc struct {
-		box    geom.Rect
-		area   int
-		peak   float32
-		sum    float64
-		firstX int
-		firstY int
-		seen   bool
-	}
-	accs := make([]acc, n)
-	for _, r := range runs {
-		a := &accs[r.comp]
-		row := score.V[int(r.y)*score.W : int(r.y+1)*score.W]
-		box := geom.Rect{X0: int(r.x0), Y0: int(r.y), X1: int(r.x1), Y1: int(r.y) + 1}
-		if !a.seen {
-			a.seen, a.firstX, a.firstY, a.peak, a.box = true, int(r.x0), int(r.y), row[r.x0], box
+	out := components(runs, label(runs), minArea, func(d *Defect, r run) {
+		row := score.V[int(r.y)*score.W+int(r.x0) : int(r.y)*score.W+int(r.x1)]
+		if d.Area == 0 {
+			d.Peak = row[0]
 		}
-		a.box = a.box.Union(box)
-		a.area += int(r.x1 - r.x0)
-		for _, v := range row[r.x0:r.x1] {
-			a.peak = max(a.peak, v)
-			a.sum += float64(v)
+		var s float64
+		for _, v := range row {
+			d.Peak = max(d.Peak, v)
+			s += float64(v)
 		}
-	}
-	fg := func(x, y int) bool {
-		return x >= 0 && y >= 0 && x < score.W && y < score.H && score.V[y*score.W+x] >= threshold
-	}
-	var out []Defect
-	for _, a := range accs {
-		if a.area < max(minArea, 1) {
-			continue
-		}
-		out = append(out, Defect{
-			Polygon: Simplify(traceOutline(fg, a.firstX, a.firstY), OutlineTolerance),
-			Box:     a.box,
-			Area:    a.area,
-			Peak:    a.peak,
-			Mean:    float32(a.sum / float64(a.area)),
-		})
-	}
+		d.Mean += float32(s) // the sum until components divides
+	})
 	slices.SortStableFunc(out, func(a, b Defect) int {
 		switch {
 		case a.Peak > b.Peak:
@@ -208,40 +179,127 @@ func FindDefects(score *Map, threshold float32, minArea int) []Defect {
 // defects (Peak and Mean 1), in raster order of their first pixel.
 func Regions(m *Mask, minArea int) []Defect {
 	runs := runsOfMask(m)
-	n := label(runs)
-	ds := make([]Defect, n)
-	first := make([]bool, n)
+	return components(runs, label(runs), minArea, func(d *Defect, r run) {
+		d.Peak, d.Mean = 1, d.Mean+float32(r.x1-r.x0)
+	})
+}
+
+// components builds the defects of n labelled components with at least minArea pixels, in
+// raster order; add accumulates a run's scores into Peak and, as a sum, Mean.
+func components(runs []run, n, minArea int, add func(d *Defect, r run)) []Defect {
+	area := make([]int, n)
 	for _, r := range runs {
-		d := &ds[r.comp]
-		box := geom.Rect{X0: int(r.x0), Y0: int(r.y), X1: int(r.x1), Y1: int(r.y) + 1}
-		if !first[r.comp] {
-			first[r.comp] = true
-			d.Box = box
-			d.Polygon = geom.Polygon{{X: float64(r.x0), Y: float64(r.y)}} // start, replaced below
+		area[r.comp] += int(r.x1 - r.x0)
+	}
+	index := make([]int32, n) // component → position in out, −1 when dropped
+	var out []Defect
+	for c := range area {
+		index[c] = -1
+		if area[c] >= max(minArea, 1) {
+			index[c] = int32(len(out))
+			out = append(out, Defect{})
 		}
-		d.Box = d.Box.Union(box)
-		d.Area += int(r.x1 - r.x0)
 	}
-	fg := func(x, y int) bool {
-		return x >= 0 && y >= 0 && x < m.W && y < m.H && m.Pix[y*m.W+x] != 0
-	}
-	out := ds[:0]
-	for _, d := range ds {
-		if d.Area < max(minArea, 1) {
+	compRuns := make([][]run, len(out))
+	for _, r := range runs {
+		k := index[r.comp]
+		if k < 0 {
 			continue
 		}
-		d.Polygon = Simplify(traceOutline(fg, int(d.Polygon[0].X), int(d.Polygon[0].Y)), OutlineTolerance)
-		d.Peak, d.Mean = 1, 1
-		out = append(out, d)
+		d := &out[k]
+		add(d, r)
+		box := geom.Rect{X0: int(r.x0), Y0: int(r.y), X1: int(r.x1), Y1: int(r.y) + 1}
+		d.Box = d.Box.Union(box)
+		d.Area += int(r.x1 - r.x0)
+		compRuns[k] = append(compRuns[k], r)
+	}
+	for k := range out {
+		out[k].Mean = float32(float64(out[k].Mean) / float64(out[k].Area))
+		out[k].Polygon = outline(compRuns[k], out[k].Box, OutlineTolerance)
 	}
 	return out
 }
 
-// traceOutline follows the outer boundary of the 8-connected region holding pixel (x0,y0),
-// which must be its first pixel in raster order, along pixel edges with the region on the
-// right. It returns the corners, starting at the top-left corner of (x0,y0), clockwise on
-// screen. Diagonally touching pixels stay inside one outline (8-connectivity).
-func traceOutline(fg func(x, y int) bool, x0, y0 int) geom.Polygon {
+// outline returns the outline of one component given its runs (in row order) and bounding
+// box: the outer boundary, traced along pixel edges with 8-connectivity, followed by the
+// boundary of every hole (traced with 4-connectivity and reversed), each joined to the
+// outer ring's first corner by a bridge walked there and back. A bridge toggles the
+// even-odd rule twice, so geom.Fill of the unsimplified outline (tol 0) gives exactly the
+// component's pixels, and Polygon.Area gives its pixel count. Each ring is simplified with
+// tolerance tol before joining.
+func outline(rs []run, box geom.Rect, tol float64) geom.Polygon {
+	// Local grid with a one-pixel border: −1 component, −2 outside, k ≥ 1 hole k, 0 unvisited.
+	bw, bh := box.Dx()+2, box.Dy()+2
+	lab := make([]int32, bw*bh)
+	for _, r := range rs {
+		row := (int(r.y)-box.Y0+1)*bw - box.X0 + 1
+		for x := int(r.x0); x < int(r.x1); x++ {
+			lab[row+x] = -1
+		}
+	}
+	stack := make([]int32, 0, 64)
+	fill := func(start int, v int32) {
+		lab[start] = v
+		stack = append(stack[:0], int32(start))
+		for len(stack) > 0 {
+			p := int(stack[len(stack)-1])
+			stack = stack[:len(stack)-1]
+			x, y := p%bw, p/bw
+			if x > 0 && lab[p-1] == 0 {
+				lab[p-1] = v
+				stack = append(stack, int32(p-1))
+			}
+			if x < bw-1 && lab[p+1] == 0 {
+				lab[p+1] = v
+				stack = append(stack, int32(p+1))
+			}
+			if y > 0 && lab[p-bw] == 0 {
+				lab[p-bw] = v
+				stack = append(stack, int32(p-bw))
+			}
+			if y < bh-1 && lab[p+bw] == 0 {
+				lab[p+bw] = v
+				stack = append(stack, int32(p+bw))
+			}
+		}
+	}
+	fill(0, -2)
+	in := func(v int32) func(x, y int) bool {
+		return func(x, y int) bool { return x >= 0 && y >= 0 && x < bw && y < bh && lab[y*bw+x] == v }
+	}
+	ox, oy := float64(box.X0-1), float64(box.Y0-1)
+	first := rs[0]
+	outer := Simplify(traceRing(in(-1), int(first.x0)-box.X0+1, int(first.y)-box.Y0+1, true), tol).Translate(ox, oy)
+	var holes []geom.Polygon
+	next := int32(1)
+	for p, v := range lab {
+		if v != 0 {
+			continue
+		}
+		fill(p, next)
+		h := traceRing(in(next), p%bw, p/bw, false)
+		slices.Reverse(h)
+		holes = append(holes, Simplify(h, tol).Translate(ox, oy))
+		next++
+	}
+	if len(holes) == 0 {
+		return outer
+	}
+	poly := slices.Clone(outer)
+	for _, h := range holes {
+		poly = append(poly, outer[0])
+		poly = append(poly, h...)
+		poly = append(poly, h[0])
+	}
+	return poly
+}
+
+// traceRing follows the boundary of the region holding pixel (x0,y0), which must be its
+// first pixel in raster order, along pixel edges with the region on the right, and returns
+// the corners, starting at the top-left corner of (x0,y0), clockwise on screen. With conn8,
+// diagonally touching pixels belong to the region (8-connectivity); otherwise only
+// edge-sharing ones do (4-connectivity).
+func traceRing(in func(x, y int) bool, x0, y0 int, conn8 bool) geom.Polygon {
 	// Directions E, S, W, N; the pixels ahead-left and ahead-right of a vertex.
 	dx := [4]int{1, 0, -1, 0}
 	dy := [4]int{0, 1, 0, -1}
@@ -253,11 +311,12 @@ func traceOutline(fg func(x, y int) bool, x0, y0 int) geom.Polygon {
 	x, y, d := x0, y0, 0
 	for {
 		x, y = x+dx[d], y+dy[d]
+		al, ar := in(x+alx[d], y+aly[d]), in(x+arx[d], y+ary[d])
 		nd := d
 		switch {
-		case fg(x+alx[d], y+aly[d]):
+		case al && (ar || conn8):
 			nd = (d + 3) % 4
-		case fg(x+arx[d], y+ary[d]):
+		case ar:
 		default:
 			nd = (d + 1) % 4
 		}

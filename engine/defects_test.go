@@ -47,8 +47,10 @@ func TestFindDefectsHandCases(t *testing.T) {
 		{"gap of one pixel splits", `#.# ... ...`, 0.5, 1, []want{{1, rect(0, 0, 1, 1), 1, 1}, {1, rect(2, 0, 3, 1), 1, 1}}},
 		{"threshold is inclusive", `5.4 ... ..6`, 0.5, 1, []want{{1, rect(2, 2, 3, 3), 0.6, 1}, {1, rect(0, 0, 1, 1), 0.5, 1}}},
 		{"min area drops small", `##.... ##...# ......`, 0.5, 2, []want{{4, rect(0, 0, 2, 2), 1, 4}}},
-		{"hole counts outside area, polygon is outer", `##### #...# #.#.# #...# #####`, 0.5, 1,
-			[]want{{16, rect(0, 0, 5, 5), 1, 25}, {1, rect(2, 2, 3, 3), 1, 1}}},
+		{"hole is cut out of the outline", `##### #...# #.#.# #...# #####`, 0.5, 1,
+			[]want{{16, rect(0, 0, 5, 5), 1, 16}, {1, rect(2, 2, 3, 3), 1, 1}}},
+		{"two holes", `##### #.#.# ##### #.### #####`, 0.5, 1, []want{{22, rect(0, 0, 5, 5), 1, 22}}},
+		{"hole touching diagonally stays a hole", `#### #..# #.## ####`, 0.5, 1, []want{{13, rect(0, 0, 4, 4), 1, 13}}},
 		{"sorted by peak", `3..9 3..9 ....`, 0.1, 1, []want{{2, rect(3, 0, 4, 2), 0.9, 2}, {2, rect(0, 0, 1, 2), 0.3, 2}}},
 		{"U shape", `#.# #.# ###`, 0.5, 1, []want{{7, rect(0, 0, 3, 3), 1, 7}}},
 		{"nothing", `... ...`, 0.5, 1, nil},
@@ -131,41 +133,6 @@ func bruteComponents(m *engine.Mask) ([]int, int) {
 	return lab, n
 }
 
-// filled returns the pixels of component c plus everything it encloses: the pixels not
-// 4-connected to the outside through pixels outside c.
-func filled(lab []int, w, h, c int) []bool {
-	W, H := w+2, h+2
-	in := func(x, y int) bool { // padded coords
-		if x < 1 || y < 1 || x > w || y > h {
-			return false
-		}
-		return lab[(y-1)*w+x-1] == c
-	}
-	outside := make([]bool, W*H)
-	stack := []int{0}
-	outside[0] = true
-	for len(stack) > 0 {
-		p := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		x, y := p%W, p/W
-		for _, d := range [][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
-			nx, ny := x+d[0], y+d[1]
-			if nx < 0 || ny < 0 || nx >= W || ny >= H || outside[ny*W+nx] || in(nx, ny) {
-				continue
-			}
-			outside[ny*W+nx] = true
-			stack = append(stack, ny*W+nx)
-		}
-	}
-	out := make([]bool, w*h)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			out[y*w+x] = !outside[(y+1)*W+x+1]
-		}
-	}
-	return out
-}
-
 func TestComponentsAndOutlinesOnRandomMasks(t *testing.T) {
 	for seed := uint64(1); seed <= 12; seed++ {
 		for _, level := range []float32{0.5, 0.55, 0.6} {
@@ -185,36 +152,36 @@ func TestComponentsAndOutlinesOnRandomMasks(t *testing.T) {
 				if len(defects) != n {
 					t.Fatalf("%d defects, brute force finds %d", len(defects), n)
 				}
-				fg := func(x, y int) bool { return x >= 0 && y >= 0 && x < w && y < h && m.Pix[y*w+x] != 0 }
+				exactOutlines := engine.ExactOutlines(m)
 				for c := 0; c < n; c++ {
 					// Regions come in raster order, like the brute-force labels.
-					area, x0, y0 := 0, -1, -1
-					for i, l := range lab {
+					area := 0
+					for _, l := range lab {
 						if l == c {
-							if area == 0 {
-								x0, y0 = i%w, i/w
-							}
 							area++
 						}
 					}
 					if regions[c].Area != area {
 						t.Fatalf("component %d: area %d, want %d", c, regions[c].Area, area)
 					}
-					want := filled(lab, w, h, c)
+					if got := exactOutlines[c].Area(); got != float64(area) {
+						t.Fatalf("component %d: outline area %g, want %d pixels", c, got, area)
+					}
 					exact := make([]uint8, w*h)
-					geom.Fill(exact, w, h, engine.TraceOutline(fg, x0, y0), 1)
+					geom.Fill(exact, w, h, exactOutlines[c], 1)
 					simp := make([]uint8, w*h)
 					geom.Fill(simp, w, h, regions[c].Polygon, 1)
 					inter, union := 0, 0
-					for i := range want {
-						if (exact[i] != 0) != want[i] {
-							t.Fatalf("component %d: traced outline fills pixel (%d,%d) = %v, want %v",
-								c, i%w, i/w, exact[i] != 0, want[i])
+					for i := range lab {
+						want := lab[i] == c
+						if (exact[i] != 0) != want {
+							t.Fatalf("component %d: exact outline fills pixel (%d,%d) = %v, want %v",
+								c, i%w, i/w, exact[i] != 0, want)
 						}
-						if simp[i] != 0 && want[i] {
+						if simp[i] != 0 && want {
 							inter++
 						}
-						if simp[i] != 0 || want[i] {
+						if simp[i] != 0 || want {
 							union++
 						}
 					}

@@ -1,4 +1,20 @@
 package engine
 
-// TraceOutline exposes the unsimplified outline tracer to the external tests.
-var TraceOutline = traceOutline
+import "github.com/hisirdesk/hisir/engine/geom"
+
+// ExactOutlines returns the unsimplified outlines of a mask's components, in raster order.
+func ExactOutlines(m *Mask) []geom.Polygon {
+	runs := runsOfMask(m)
+	n := label(runs)
+	byComp := make([][]run, n)
+	boxes := make([]geom.Rect, n)
+	for _, r := range runs {
+		byComp[r.comp] = append(byComp[r.comp], r)
+		boxes[r.comp] = boxes[r.comp].Union(geom.Rect{X0: int(r.x0), Y0: int(r.y), X1: int(r.x1), Y1: int(r.y) + 1})
+	}
+	out := make([]geom.Polygon, n)
+	for c := range out {
+		out[c] = outline(byComp[c], boxes[c], 0)
+	}
+	return out
+}
