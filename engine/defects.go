@@ -33,7 +33,7 @@ func (m *Mask) Count() int {
 
 // Defect is one connected region of a thresholded score map.
 type Defect struct {
-	Polygon geom.Polygon // outer outline through pixel corners, simplified; holes are not cut out
+	Polygon geom.Polygon // outline through pixel corners, holes cut out by bridges, simplified
 	Box     geom.Rect    // bounding box of the region's pixels
 	Area    int          // pixels in the region (holes excluded)
 	Peak    float32      // highest score in the region

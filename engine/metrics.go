@@ -264,8 +264,8 @@ func rasterIoU(a, b raster) float64 {
 }
 
 // MatchDefects pairs predicted and ground-truth regions one to one by the IoU of their pixel
-// masks (each polygon rasterised as geom.Fill does, so holes of a traced outline count as
-// inside). A pair matches when its IoU exceeds iouThr; pairs are taken greedily by
+// masks (each polygon rasterised as geom.Fill does, even-odd, so the holes of a defect
+// outline stay outside). A pair matches when its IoU exceeds iouThr; pairs are taken greedily by
 // decreasing IoU (ties: lower prediction index, then lower ground-truth index). With
 // iouThr ≥ 0.5 and disjoint regions the matching is unique, so greedy is optimal.
 // Unmatched predictions are false positives, unmatched ground truth false negatives.
