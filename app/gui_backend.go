@@ -258,7 +258,8 @@ type runParams struct {
 // A cancelled batch keeps the images already done.
 func (b *backend) RunBatch(ctx context.Context, ids []int64, progress func(done, total int)) error {
 	t := b.Threshold()
-	runID, err := b.st.StartRun(ctx, b.modelRow.ID, runParams{Source: "gui", Norm: b.norm, Threshold: t, MinArea: guiMinArea}, b.info.Provider)
+	// Store writes are not cut short by a cancel: it stops the batch between images.
+	runID, err := b.st.StartRun(context.WithoutCancel(ctx), b.modelRow.ID, runParams{Source: "gui", Norm: b.norm, Threshold: t, MinArea: guiMinArea}, b.info.Provider)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
@@ -318,6 +319,7 @@ func (b *backend) analyseImage(ctx context.Context, runID, id int64, t float64) 
 		return nil, err
 	}
 	defects := engine.FindDefects(score, float32(t), guiMinArea)
+	ctx = context.WithoutCancel(ctx) // the model ran: save its result whatever happens
 	if _, err := b.st.AddDetections(ctx, runID, id, detections(defects, nil)); err != nil {
 		return nil, fmt.Errorf("save detections of %s: %w", im.Path, err)
 	}
@@ -338,16 +340,23 @@ func (b *backend) normalise(raw *engine.Map) (*engine.Map, error) {
 	return engine.MinMax(raw), nil
 }
 
-// detections converts engine defects for the store, carrying decisions over from old
-// detections that overlap (IoU ≥ 0.5 of the boxes) when old is given.
+// detections converts engine defects for the store. When old detections are given, a
+// new one takes the decision and class of the old one its box overlaps most, if that
+// overlap covers at least half of the smaller box (a region grown or shrunk by a new
+// threshold keeps its decision).
 func detections(ds []engine.Defect, old []store.Detection) []store.Detection {
 	out := make([]store.Detection, len(ds))
 	for i, d := range ds {
 		out[i] = store.Detection{Polygon: d.Polygon, BBox: d.Box, Area: d.Area, Peak: float64(d.Peak), Mean: float64(d.Mean), Status: store.Pending}
 		best := 0.5
 		for _, o := range old {
-			if iou := d.Box.IoU(o.BBox); iou >= best {
-				best, out[i].Status, out[i].Class = iou, o.Status, o.Class
+			in := d.Box.Intersect(o.BBox).Area()
+			small := min(d.Box.Area(), o.BBox.Area())
+			if small == 0 {
+				continue
+			}
+			if f := float64(in) / float64(small); f >= best {
+				best, out[i].Status, out[i].Class = f, o.Status, o.Class
 			}
 		}
 	}
@@ -452,11 +461,15 @@ func (b *backend) rethreshold(ctx context.Context, o *openedImage, t float64) er
 		return nil
 	}
 	defects := engine.FindDefects(o.scores, float32(t), guiMinArea)
+	old, err := b.st.Detections(ctx, o.im.ID, o.runID) // with the decisions made since opening
+	if err != nil {
+		return err
+	}
 	runID, err := b.st.StartRun(ctx, b.modelRow.ID, runParams{Source: "gui-threshold", Norm: b.norm, Threshold: t, MinArea: guiMinArea, FromRun: o.runID}, b.info.Provider)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
-	if _, err := b.st.AddDetections(ctx, runID, o.im.ID, detections(defects, o.dets)); err != nil {
+	if _, err := b.st.AddDetections(ctx, runID, o.im.ID, detections(defects, old)); err != nil {
 		_ = b.st.FinishRun(ctx, runID, store.RunFailed, err.Error())
 		return fmt.Errorf("save detections of %s: %w", o.im.Path, err)
 	}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hisirdesk/hisir/engine"
+	"github.com/hisirdesk/hisir/engine/geom"
+	"github.com/hisirdesk/hisir/engine/render"
+	"github.com/hisirdesk/hisir/store"
+	"github.com/hisirdesk/hisir/ui"
+)
+
+// boardImage writes a small board-like PNG: a smooth green field with sharp bright pads,
+// which the tiny test model (a 3×3 box blur) reconstructs badly at their edges.
+func boardImage(t *testing.T, dir, name string, pads int) string {
+	t.Helper()
+	m := image.NewNRGBA(image.Rect(0, 0, 96, 64))
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 96; x++ {
+			m.SetNRGBA(x, y, color.NRGBA{30, 110, 60, 255})
+		}
+	}
+	for k := 0; k < pads; k++ {
+		x0, y0 := 10+k*28, 20
+		for y := y0; y < y0+14; y++ {
+			for x := x0; x < x0+14; x++ {
+				m.SetNRGBA(x, y, color.NRGBA{250, 250, 240, 255})
+			}
+		}
+	}
+	p := filepath.Join(dir, name)
+	if err := render.SavePNG(p, m); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testBackend(t *testing.T) (*backend, string) {
+	t.Helper()
+	wd, _ := os.Getwd()
+	root, ok := repoRootAbove(wd)
+	if !ok {
+		t.Fatal("no repository root")
+	}
+	dir := t.TempDir()
+	b, err := openBackend(context.Background(), filepath.Join(dir, "p.hisir"), filepath.Join(root, "testdata", "models", "tiny.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b, dir
+}
+
+func TestGUIBackendRunReviewRethreshold(t *testing.T) {
+	b, dir := testBackend(t)
+	ctx := context.Background()
+	if b.norm != normCalibrated || b.Threshold() != 1 {
+		t.Fatalf("tiny model: norm %s threshold %v, want calibrated 1", b.norm, b.Threshold())
+	}
+	paths := []string{boardImage(t, dir, "a.png", 3), boardImage(t, dir, "b.png", 0)}
+	if n, err := b.ImportFiles(ctx, paths); err != nil || n != 2 {
+		t.Fatalf("import: %d, %v", n, err)
+	}
+	items, err := b.Images()
+	if err != nil || len(items) != 2 || items[0].Status != ui.NotRun {
+		t.Fatalf("images %+v, %v", items, err)
+	}
+	var progress []int
+	if err := b.RunBatch(ctx, []int64{items[0].ID, items[1].ID}, func(done, total int) { progress = append(progress, done*10+total) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(progress) != 2 || progress[0] != 12 || progress[1] != 22 {
+		t.Errorf("progress %v, want 1/2 then 2/2", progress)
+	}
+	items, _ = b.Images()
+	if items[0].Status != ui.Flagged || items[0].Defects == 0 {
+		t.Errorf("board with pads: %+v, want flagged", items[0])
+	}
+	if items[1].Status != ui.Clean {
+		t.Errorf("plain board: %+v, want clean", items[1])
+	}
+
+	o, err := b.openImage(ctx, items[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.scores == nil || o.scores.W != 96 || o.pyr.W != 96 || len(o.dets) == 0 {
+		t.Fatalf("opened image: scores %v, %d detections", o.scores != nil, len(o.dets))
+	}
+	// The stored map is the score map the defects came from (16-bit quantised).
+	again := engine.FindDefects(o.scores, 1, guiMinArea)
+	if len(again) != len(o.dets) {
+		t.Errorf("defects from the stored map: %d, stored detections %d", len(again), len(o.dets))
+	}
+
+	// Review every detection: the image becomes reviewed.
+	first := o.dets[0]
+	if err := b.SetReview(first.ID, ui.Accepted, "extra_component"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range o.dets[1:] {
+		if err := b.SetReview(d.ID, ui.Rejected, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := b.st.Detection(ctx, first.ID)
+	if err != nil || d.Status != store.Accepted || d.Class != "extra_component" {
+		t.Errorf("stored decision %+v, %v", d, err)
+	}
+	if items, _ = b.Images(); items[0].Status != ui.Reviewed {
+		t.Errorf("status after review %v, want reviewed", items[0].Status)
+	}
+
+	// Re-thresholding stores a new run whose overlapping detections keep their decisions.
+	if err := b.SaveThreshold(ctx, 0.8); err != nil {
+		t.Fatal(err)
+	}
+	oldRun := o.runID
+	if err := b.rethreshold(ctx, o, 0.8); err != nil {
+		t.Fatal(err)
+	}
+	if o.runID == oldRun || len(o.dets) == 0 {
+		t.Fatalf("rethreshold: run %d (was %d), %d detections", o.runID, oldRun, len(o.dets))
+	}
+	kept := false
+	for _, d := range o.dets {
+		if d.Status == store.Accepted && d.Class == "extra_component" {
+			kept = true
+		}
+	}
+	if !kept {
+		t.Errorf("the accepted decision did not carry over: %+v", o.dets)
+	}
+	if v, ok, _ := b.st.Threshold(ctx, b.modelRow.ID); !ok || v != 0.8 {
+		t.Errorf("stored threshold %v %v, want 0.8", v, ok)
+	}
+	// A new backend on the same project starts from the saved threshold.
+	b2, err := openBackend(ctx, b.st.Path(), b.info.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	if b2.Threshold() != 0.8 {
+		t.Errorf("reopened threshold %v, want 0.8", b2.Threshold())
+	}
+}
+
+func TestGUIBackendBatchErrorsAndCancel(t *testing.T) {
+	b, dir := testBackend(t)
+	ctx := context.Background()
+	good := boardImage(t, dir, "good.png", 1)
+	bad := boardImage(t, dir, "bad.png", 2)
+	if _, err := b.ImportFiles(ctx, []string{good, bad}); err != nil {
+		t.Fatal(err)
+	}
+	// The file breaks after import: the batch names it and keeps the image done before.
+	if err := os.WriteFile(bad, []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := b.Images()
+	err := b.RunBatch(ctx, []int64{items[0].ID, items[1].ID}, nil)
+	if err == nil || !strings.Contains(err.Error(), "bad.png") {
+		t.Fatalf("batch error %v, want one naming bad.png", err)
+	}
+	if items, _ = b.Images(); items[0].Status == ui.NotRun || items[1].Status != ui.NotRun {
+		t.Errorf("after the failure: %v %v, want the good image kept and the bad one not run", items[0].Status, items[1].Status)
+	}
+	runs, _ := b.st.Runs(ctx, 0)
+	if last := runs[len(runs)-1]; last.Status != store.RunFailed || !strings.Contains(last.Error, "bad.png") {
+		t.Errorf("run %+v, want failed naming the file", last)
+	}
+	// Opening the broken image reports it too.
+	if _, err := b.openImage(ctx, items[1].ID); err == nil || !strings.Contains(err.Error(), "bad.png") {
+		t.Errorf("open broken image: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := b.RunBatch(cctx, []int64{items[0].ID}, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled batch returned %v", err)
+	}
+	runs, _ = b.st.Runs(ctx, 0)
+	if last := runs[len(runs)-1]; last.Status != store.RunCancelled {
+		t.Errorf("cancelled run status %v", last.Status)
+	}
+}
+
+func TestGUIBackendLabelSync(t *testing.T) {
+	b, dir := testBackend(t)
+	ctx := context.Background()
+	if _, err := b.ImportFiles(ctx, []string{boardImage(t, dir, "l.png", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := b.Images()
+	id := items[0].ID
+	tri := geom.Polygon{{X: 1, Y: 1}, {X: 20, Y: 1}, {X: 10, Y: 15}}
+	sq := geom.Polygon{{X: 30, Y: 30}, {X: 40, Y: 30}, {X: 40, Y: 40}, {X: 30, Y: 40}}
+	e := ui.NewLabelEditor(nil)
+	sync := newLabelSync(b, id, e.Labels())
+	var saveErr error
+	e.OnChanged = func(ls []ui.Label) {
+		if err := sync.SaveLabels(ls); err != nil {
+			saveErr = err
+		}
+	}
+	stored := func() []store.Label {
+		ls, err := b.st.Labels(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ls
+	}
+	steps := []struct {
+		name  string
+		do    func()
+		want  int
+		class string
+	}{
+		{"add two", func() { e.Add("solder_bridge", tri); e.Add("misalignment", sq) }, 2, "solder_bridge"},
+		{"re-class first", func() { e.Tap(geom.Point{X: 10, Y: 5}, 1); e.SetClass("extra_component") }, 2, "extra_component"},
+		{"delete first", func() { e.DeleteSelected() }, 1, "misalignment"},
+		{"undo delete", func() { e.Undo() }, 2, ""},
+		{"redo delete", func() { e.Redo() }, 1, "misalignment"},
+	}
+	for _, s := range steps {
+		s.do()
+		if saveErr != nil {
+			t.Fatalf("%s: %v", s.name, saveErr)
+		}
+		got := stored()
+		if len(got) != s.want {
+			t.Fatalf("%s: %d labels stored, want %d", s.name, len(got), s.want)
+		}
+		if s.class != "" && got[0].Class != s.class {
+			t.Errorf("%s: first stored class %q, want %q", s.name, got[0].Class, s.class)
+		}
+	}
+	// Reopening: the editor starts from the stored labels and edits them in place.
+	o, err := b.openImage(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := ui.NewLabelEditor(uiLabels(o))
+	sync2 := newLabelSync(b, id, e2.Labels())
+	e2.OnChanged = func(ls []ui.Label) { saveErr = sync2.SaveLabels(ls) }
+	e2.Tap(geom.Point{X: 35, Y: 35}, 1)
+	e2.BeginDrag(geom.Point{X: 35, Y: 35}, 1)
+	e2.DragTo(geom.Point{X: 45, Y: 35})
+	e2.EndDrag()
+	got := stored()
+	if saveErr != nil || len(got) != 1 || got[0].ID != o.labels[0].ID || math.Abs(got[0].Polygon[0].X-40) > 1e-9 {
+		t.Errorf("moved label stored as %+v (err %v), want the same id moved by 10", got, saveErr)
+	}
+}
+
+func TestScoreMapRoundTrip(t *testing.T) {
+	m := engine.NewMap(5, 3)
+	for i := range m.V {
+		m.V[i] = float32(i) * 0.9
+	}
+	m.V[14] = 40 // beyond the stored range: clamped
+	data, err := encodeScores(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := decodeScores(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range m.V {
+		want := math.Min(float64(v), scoreMapScale)
+		if math.Abs(float64(back.V[i])-want) > scoreMapScale/65535 {
+			t.Errorf("value %d: %v back as %v", i, v, back.V[i])
+		}
+	}
+	if _, err := decodeScores([]byte("junk")); err == nil {
+		t.Error("junk decoded as a score map")
+	}
+}
+
+func TestTwinPath(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"p1.png", "p1_golden.png", "p2.jpg", "p2.twin.png", "p3.png"} {
+		os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644)
+	}
+	tests := []struct{ in, want string }{
+		{"p1.png", "p1_golden.png"}, {"p2.jpg", "p2.twin.png"}, {"p3.png", ""},
+	}
+	for _, tt := range tests {
+		got := twinPath(filepath.Join(dir, tt.in))
+		if (tt.want == "" && got != "") || (tt.want != "" && got != filepath.Join(dir, tt.want)) {
+			t.Errorf("twinPath(%s) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if !isTwinName("a_golden.png") || isTwinName("golden_a.png") {
+		t.Error("isTwinName")
+	}
+}
