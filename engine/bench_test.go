@@ -170,10 +170,13 @@ func BenchmarkPostModel(b *testing.B) {
 		post = append(post, time.Since(t1)-res.Timings.Model)
 		last = res.Timings
 	}
-	mp, mc := median(post), median(copies)
+	// On a shared machine the least disturbed run is the best estimate of each: the ratio
+	// of the minima is the headline, the ratio of the medians is reported beside it.
+	mp, mc := slices.Min(post), slices.Min(copies)
 	b.ReportMetric(float64(mp.Milliseconds()), "post-ms")
 	b.ReportMetric(float64(mc.Milliseconds()), "copy-ms")
 	b.ReportMetric(float64(mp)/float64(mc), "ratio-to-copy")
+	b.ReportMetric(float64(median(post))/float64(median(copies)), "median-ratio")
 	b.ReportMetric(float64(last.Tile.Milliseconds()), "tile-ms")
 	b.ReportMetric(float64(last.Merge.Milliseconds()), "merge-ms")
 	b.ReportMetric(float64(last.Map.Milliseconds()), "blur-ms")
