@@ -151,7 +151,7 @@ func label(runs []run) int {
 // sorted by Peak (highest first; ties in raster order of the first pixel).
 func FindDefects(score *Map, threshold float32, minArea int) []Defect {
 	runs := runsOfMap(score, threshold)
-	out := components(runs, label(runs), minArea, func(d *Defect, r run) {
+	out := components(runs, label(runs), minArea, func(d *Defect, r run) float64 {
 		row := score.V[int(r.y)*score.W+int(r.x0) : int(r.y)*score.W+int(r.x1)]
 		if d.Area == 0 {
 			d.Peak = row[0]
@@ -161,7 +161,7 @@ func FindDefects(score *Map, threshold float32, minArea int) []Defect {
 			d.Peak = max(d.Peak, v)
 			s += float64(v)
 		}
-		d.Mean += float32(s) // the sum until components divides
+		return s
 	})
 	slices.SortStableFunc(out, func(a, b Defect) int {
 		switch {
@@ -179,14 +179,15 @@ func FindDefects(score *Map, threshold float32, minArea int) []Defect {
 // defects (Peak and Mean 1), in raster order of their first pixel.
 func Regions(m *Mask, minArea int) []Defect {
 	runs := runsOfMask(m)
-	return components(runs, label(runs), minArea, func(d *Defect, r run) {
-		d.Peak, d.Mean = 1, d.Mean+float32(r.x1-r.x0)
+	return components(runs, label(runs), minArea, func(d *Defect, r run) float64 {
+		d.Peak = 1
+		return float64(r.x1 - r.x0)
 	})
 }
 
 // components builds the defects of n labelled components with at least minArea pixels, in
-// raster order; add accumulates a run's scores into Peak and, as a sum, Mean.
-func components(runs []run, n, minArea int, add func(d *Defect, r run)) []Defect {
+// raster order; add updates Peak with a run's scores and returns their sum (for Mean).
+func components(runs []run, n, minArea int, add func(d *Defect, r run) float64) []Defect {
 	area := make([]int, n)
 	for _, r := range runs {
 		area[r.comp] += int(r.x1 - r.x0)
@@ -201,20 +202,21 @@ func components(runs []run, n, minArea int, add func(d *Defect, r run)) []Defect
 		}
 	}
 	compRuns := make([][]run, len(out))
+	sums := make([]float64, len(out))
 	for _, r := range runs {
 		k := index[r.comp]
 		if k < 0 {
 			continue
 		}
 		d := &out[k]
-		add(d, r)
+		sums[k] += add(d, r)
 		box := geom.Rect{X0: int(r.x0), Y0: int(r.y), X1: int(r.x1), Y1: int(r.y) + 1}
 		d.Box = d.Box.Union(box)
 		d.Area += int(r.x1 - r.x0)
 		compRuns[k] = append(compRuns[k], r)
 	}
 	for k := range out {
-		out[k].Mean = float32(float64(out[k].Mean) / float64(out[k].Area))
+		out[k].Mean = float32(sums[k] / float64(out[k].Area))
 		out[k].Polygon = outline(compRuns[k], out[k].Box, OutlineTolerance)
 	}
 	return out

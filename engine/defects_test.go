@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -195,3 +196,18 @@ func TestComponentsAndOutlinesOnRandomMasks(t *testing.T) {
 }
 
 func rect(x0, y0, x1, y1 int) geom.Rect { return geom.Rect{X0: x0, Y0: y0, X1: x1, Y1: y1} }
+
+func TestDefectPeakAndMean(t *testing.T) {
+	m := parseMap(`.35. .7.. ....`)
+	ds := engine.FindDefects(m, 0.2, 1)
+	if len(ds) != 1 {
+		t.Fatalf("%d defects, want 1", len(ds))
+	}
+	if d := ds[0]; d.Area != 3 || d.Peak != 0.7 || math.Abs(float64(d.Mean)-0.5) > 1e-6 {
+		t.Fatalf("area %d peak %g mean %g; want 3, 0.7, 0.5", d.Area, d.Peak, d.Mean)
+	}
+	r := engine.Regions(&engine.Mask{W: 3, H: 1, Pix: []uint8{1, 0, 9}}, 1)
+	if len(r) != 2 || r[0].Peak != 1 || r[0].Mean != 1 || r[1].Box != rect(2, 0, 3, 1) {
+		t.Fatalf("regions %+v", r)
+	}
+}
