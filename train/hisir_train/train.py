@@ -195,7 +195,7 @@ def train(opt: TrainOptions) -> dict[str, Any]:
         run["ssim"] += lp.ssim
         run["dice"] += lp.dice
         run["n"] += 1
-        bar.set_postfix(loss=f"{float(lp.total):.4f}")
+        bar.set_postfix(loss=f"{float(lp.total.detach()):.4f}")
         over_time = opt.max_minutes > 0 and (time.time() - t0) > opt.max_minutes * 60
         if (step + 1) % val_every == 0 or step + 1 == opt.steps or over_time:
             v = evaluate(model, val_batches, cfg, dev)
