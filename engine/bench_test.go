@@ -244,8 +244,8 @@ func BenchmarkDefectsLowThreshold(b *testing.B) {
 
 // benchMemory runs one pipeline over a w×h image from a fresh Pipeline and reports the peak
 // heap in use above the input image, sampled every millisecond. The image-sized part is
-// the raw map and the blur scratch (2 maps); the rest should be the two patch-row bands
-// (proportional to the width) and the batch buffers (proportional to the batch size).
+// the raw map and the blur scratch (2 maps); the rest should be the ring of patch rows
+// (2 + ⌈batch/cols⌉ rows, proportional to the width) and the batch buffers.
 func benchMemory(b *testing.B, w, h, batchSize int) {
 	img := engine.NewImage(w, h)
 	for i := range img.Pix {
@@ -291,12 +291,14 @@ func benchMemory(b *testing.B, w, h, batchSize int) {
 	}
 	mapBytes := uint64(w * h * 4)
 	g := engine.NewGrid(w, h, benchP)
-	bands := uint64(2 * g.Cols * 3 * benchP * benchP * 4)
-	batch := uint64(min(batchSize, g.Cols) * 4 * benchP * benchP * 4) // inputs (3 planes) and gate (1)
+	nb := min(batchSize, g.Patches())
+	ringRows := 2 + (batchSize+g.Cols-1)/g.Cols
+	bands := uint64(ringRows * g.Cols * 3 * benchP * benchP * 4)
+	batch := uint64(nb * 4 * benchP * benchP * 4) // inputs (3 planes) and gate (1)
 	over := peak.Load() - base
 	b.ReportMetric(float64(over)/(1<<20), "peak-MiB")
 	b.ReportMetric(float64(2*mapBytes)/(1<<20), "2maps-MiB")
-	b.ReportMetric(float64(bands)/(1<<20), "2bands-MiB")
+	b.ReportMetric(float64(bands)/(1<<20), "ring-MiB")
 	b.ReportMetric(float64(batch)/(1<<20), "batch-MiB")
 	b.ReportMetric((float64(over)-float64(2*mapBytes))/(1<<20), "nonmap-MiB")
 }

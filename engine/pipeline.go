@@ -99,10 +99,10 @@ type Pipeline struct {
 
 	in, pos, gate []float32 // one batch of inputs and the unused gate output
 	tmp           []float32 // image-sized scratch of the blur
-	rows          [2]band   // the previous and the current patch row
+	ring          band      // a ring of patch rows: the rows a batch writes and the one before
 }
 
-// band holds the reconstructions and quarter-cell statistics of one row of patches.
+// band holds the reconstructions and quarter-cell statistics of a run of patches.
 type band struct {
 	recon []float32 // patch k at recon[k*3*P*P:]
 	stats []float32 // patch k quarter q (0 TL, 1 TR, 2 BL, 3 BR) at stats[4k+q]
@@ -162,25 +162,34 @@ func (p *Pipeline) runPlan(g Grid) (rows, cols []int) {
 }
 
 // Run tiles, reconstructs in streaming batches, merges and returns the raw map. progress,
-// when not nil, is called after every batch with patches done and the total. Only two rows
-// of patch outputs are kept: a row of cells is finalised as soon as both patch rows that
-// cover it are done.
+// when not nil, is called after every batch with patches done and the total.
+//
+// Patches go to the model in row-major order, in batches of Options.BatchSize that may span
+// patch rows. Outputs live in a ring of 2 + ⌈batch/patches per row⌉ patch rows; after each
+// batch, every cell whose four covering patches are done is merged into the raw map and its
+// patches' memory can be reused, so memory is bounded by the batch size and the image width
+// plus the image-sized map.
 func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, total int)) (*Result, error) {
 	if err := img.valid(); err != nil {
 		return nil, fmt.Errorf("run pipeline: %w", err)
 	}
 	g := NewGrid(img.W, img.H, p.p)
 	rows, cols := p.runPlan(g)
-	total := len(rows) * len(cols)
-	P, B := p.p, p.o.BatchSize
+	nc := len(cols)
+	total := len(rows) * nc
+	P := p.p
 	pp3 := 3 * P * P
-	nb := min(B, len(cols))
+	nb := min(p.o.BatchSize, total)
+	ringRows := 2 + (nb+nc-1)/nc
+	ringSlots := ringRows * nc
 	p.in = grow(p.in, nb*pp3)
 	p.pos = grow(p.pos, nb*2)
 	p.gate = grow(p.gate, nb*P*P)
-	for k := range p.rows {
-		p.rows[k].recon = grow(p.rows[k].recon, len(cols)*pp3)
-		p.rows[k].stats = grow(p.rows[k].stats, len(cols)*4)
+	p.ring.recon = grow(p.ring.recon, ringSlots*pp3)
+	p.ring.stats = grow(p.ring.stats, ringSlots*4)
+	rowBand := func(ri int) *band { // the ring slots of patch row rows[ri]
+		base := (ri % ringRows) * nc
+		return &band{recon: p.ring.recon[base*pp3 : (base+nc)*pp3], stats: p.ring.stats[base*4 : (base+nc)*4]}
 	}
 	colIdx := make([]int32, g.Wp+P)
 	for x := range colIdx {
@@ -190,65 +199,69 @@ func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, tota
 	if p.o.KeepMerged {
 		res.Merged = NewImage(img.W, img.H)
 	}
-	done := 0
 	ncx, _ := g.ImageCells()
-	for ri, i := range rows {
-		cur, prev := &p.rows[ri%2], &p.rows[(ri+1)%2]
-		doneC := 0 // cell columns 1…doneC of this row are written
-		for j0 := 0; j0 < len(cols); j0 += nb {
-			n := min(nb, len(cols)-j0)
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("run pipeline: stopped after %d of %d patches: %w", done, total, err)
+	doneC := make([]int, len(rows)) // cell columns 1…doneC[ri] of patch row ri are written
+	for k0 := 0; k0 < total; {
+		s0 := k0 % ringSlots
+		n := min(nb, total-k0, ringSlots-s0) // a batch never wraps around the ring
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("run pipeline: stopped after %d of %d patches: %w", k0, total, err)
+		}
+		t0 := time.Now()
+		parallel(n, func(lo, hi int) {
+			for b := lo; b < hi; b++ {
+				i, j := rows[(k0+b)/nc], cols[(k0+b)%nc]
+				p.tile(img, g, colIdx, i, j, p.in[b*pp3:(b+1)*pp3])
+				p.pos[2*b], p.pos[2*b+1] = g.Position(i, j)
 			}
-			t0 := time.Now()
-			parallel(n, func(lo, hi int) {
-				for b := lo; b < hi; b++ {
-					j := cols[j0+b]
-					p.tile(img, g, colIdx, i, j, p.in[b*pp3:(b+1)*pp3])
-					p.pos[2*b], p.pos[2*b+1] = g.Position(i, j)
-				}
-			})
-			t1 := time.Now()
-			out := cur.recon[j0*pp3 : (j0+n)*pp3]
-			err := p.m.Reconstruct(ctx, n, p.in[:n*pp3], p.pos[:2*n], out, p.gate[:n*P*P])
-			t2 := time.Now()
-			if err != nil {
-				return nil, fmt.Errorf("run pipeline: reconstruct patches %d–%d of %d: %w", done+1, done+n, total, err)
+		})
+		t1 := time.Now()
+		out := p.ring.recon[s0*pp3 : (s0+n)*pp3]
+		err := p.m.Reconstruct(ctx, n, p.in[:n*pp3], p.pos[:2*n], out, p.gate[:n*P*P])
+		t2 := time.Now()
+		if err != nil {
+			return nil, fmt.Errorf("run pipeline: reconstruct patches %d–%d of %d: %w", k0+1, k0+n, total, err)
+		}
+		// Quarter-cell statistics (also for merge = none, where they only serve the check
+		// below).
+		stats := p.ring.stats[s0*4 : (s0+n)*4]
+		parallel(n, func(lo, hi int) {
+			for b := lo; b < hi; b++ {
+				quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], P, p.o.CellStat == StatMean, stats[4*b:4*b+4])
 			}
-			// Quarter-cell statistics (also for merge = none, where they only serve the
-			// check below).
-			parallel(n, func(lo, hi int) {
-				for b := lo; b < hi; b++ {
-					quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], P, p.o.CellStat == StatMean,
-						cur.stats[4*(j0+b):4*(j0+b)+4])
-				}
-			})
-			for b := 0; b < n; b++ {
-				for _, d := range cur.stats[4*(j0+b) : 4*(j0+b)+4] {
-					if !isFinite(d) {
-						return nil, fmt.Errorf("run pipeline: patch %d (row %d, column %d): %w",
-							done+b+1, i, cols[j0+b], ErrModelOutput)
-					}
+		})
+		for b := 0; b < n; b++ {
+			for _, d := range stats[4*b : 4*b+4] {
+				if !isFinite(d) {
+					return nil, fmt.Errorf("run pipeline: patch %d (row %d, column %d): %w",
+						k0+b+1, rows[(k0+b)/nc], cols[(k0+b)%nc], ErrModelOutput)
 				}
 			}
-			// Finalise the cells whose covering patches are all done while this batch's
-			// outputs are still in cache.
+		}
+		// Finalise the cells whose covering patches are all done, while this batch's
+		// outputs are still in cache.
+		last := (k0 + n - 1) / nc
+		for ri := k0 / nc; ri <= last; ri++ {
+			end := nc // patch columns 0…end−1 of row ri are done
+			if ri == last {
+				end = (k0+n-1)%nc + 1
+			}
 			if p.o.Merge == MergeNone {
-				hiC := min(2*(j0+n), ncx)
-				p.finishNone(img, g, i, cur, res, doneC+1, hiC)
-				doneC = hiC
-			} else if i >= 1 {
-				hiC := min(j0+n-1, ncx)
-				p.finishRow(img, g, i, prev, cur, res, doneC+1, hiC)
-				doneC = hiC
+				hiC := min(2*end, ncx)
+				p.finishNone(img, g, rows[ri], rowBand(ri), res, doneC[ri]+1, hiC)
+				doneC[ri] = hiC
+			} else if ri >= 1 {
+				hiC := min(end-1, ncx)
+				p.finishRow(img, g, rows[ri], rowBand(ri-1), rowBand(ri), res, doneC[ri]+1, hiC)
+				doneC[ri] = hiC
 			}
-			res.Timings.Tile += t1.Sub(t0)
-			res.Timings.Model += t2.Sub(t1)
-			res.Timings.Merge += time.Since(t2)
-			done += n
-			if progress != nil {
-				progress(done, total)
-			}
+		}
+		res.Timings.Tile += t1.Sub(t0)
+		res.Timings.Model += t2.Sub(t1)
+		res.Timings.Merge += time.Since(t2)
+		k0 += n
+		if progress != nil {
+			progress(k0, total)
 		}
 	}
 	t0 := time.Now()

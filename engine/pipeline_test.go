@@ -168,7 +168,12 @@ func TestPipelineMatchesBruteForce(t *testing.T) {
 						t.Run(name, func(t *testing.T) {
 							img := randomImage(sz.w, sz.h, uint64(sz.w*1000+sz.h))
 							m := enginetest.Func(sz.p, noisyFn)
-							o := engine.Options{Merge: merge, CellStat: stat, Reduce: reduce, BlurSigma: sigma, BatchSize: 3}
+							// Batches of 3 rarely end a row; 40 spans rows and wraps the ring.
+							batch := 3
+							if sigma > 0 {
+								batch = 40
+							}
+							o := engine.Options{Merge: merge, CellStat: stat, Reduce: reduce, BlurSigma: sigma, BatchSize: batch}
 							pl, err := engine.NewPipeline(m, o)
 							if err != nil {
 								t.Fatal(err)
@@ -412,7 +417,7 @@ func TestPipelineIsDeterministic(t *testing.T) {
 	var ref []float32
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, procs := range []int{1, 2, 3} {
-		for _, batch := range []int{1, 7, 32} {
+		for _, batch := range []int{1, 7, 32, 100, 1000} {
 			for _, merge := range []string{"rops", "average", "none"} {
 				runtime.GOMAXPROCS(procs)
 				o := engine.DefaultOptions()
