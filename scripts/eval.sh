@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# Reproduces every number and figure of docs/evaluation.md.
+#
+#   bash scripts/eval.sh                 # every stage, in order
+#   bash scripts/eval.sh synth deeppcb   # only these stages
+#
+# Stages: build data synth deeppcb inject real panel merge ablate figures table
+#   build    builds the hisir binary into $EVAL_DIR/bin
+#   data     makes every dataset (generated panels, DeepPCB held-out pairs, injected and real
+#            lookout photos) under $EVAL_DIR/data; a dataset that exists is kept
+#   synth    Table A: synth4k model vs golden template on the 4K SIPCBA-like set
+#   deeppcb  Table B: deeppcb model vs golden template (twin) on held-out DeepPCB pairs
+#   inject   Table C: circuitboard model vs golden template on injected held-out lookout photos
+#   real     Table D: image AUROC on real anomalous lookout photos (image labels only)
+#   panel    Table E: board-level calls on composed 2x2 panels of real photos
+#   merge    Table F: merge rops/average/none and cell statistic max/mean (synth4k model)
+#   ablate   Table G: small models trained with one reduced budget (full, no-gate, no-pe,
+#            resnet) + the plain autoencoder; trained OUTSIDE the repo under $EVAL_DIR/ablate
+#   figures  docs/figures/*.png (threshold curves, heatmap overlay crop)
+#   table    prints every result as markdown rows (what docs/evaluation.md quotes)
+#
+# Needs `make test`'s setup (scripts/setup.sh: ORT library, Python venv), the shipped models in
+# assets/models/ and the shared data at ../shared/data (override with HISIR_DATA). Everything it
+# writes goes to $EVAL_DIR (default $HISIR_CACHE/eval), except docs/figures/*.png.
+# Sizes are small on purpose (2 shared CPU cores); see docs/evaluation.md for what each set holds.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO_ROOT"
+
+EVAL_DIR="${HISIR_EVAL_DIR:-$HISIR_CACHE/eval}"
+DATA="${HISIR_DATA:-$(cd "$REPO_ROOT/.." && pwd)/shared/data}"
+MODELS="${HISIR_MODELS:-$REPO_ROOT/assets/models}"
+THREADS="${HISIR_EVAL_THREADS:-2}"
+ABLATE_STEPS="${HISIR_ABLATE_STEPS:-400}"   # the one training budget of every Table G model
+ABLATE_THREADS="${HISIR_ABLATE_THREADS:-1}"
+HISIR="$EVAL_DIR/bin/hisir"
+DS="$EVAL_DIR/data"
+RES="$EVAL_DIR/results"
+FIG="$REPO_ROOT/docs/figures"
+PY="$HISIR_PYTHON"
+export PYTHONPATH="$REPO_ROOT/train${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$DS" "$RES" "$EVAL_DIR/bin"
+
+say() { printf '\033[1meval:\033[0m %s\n' "$*" >&2; }
+need() { [ -e "$1" ] || { echo "eval: missing $1 ($2)" >&2; exit 1; }; }
+
+# ev NAME ARGS...: one `hisir eval --json` run, kept as $RES/NAME.json (and its command line).
+ev() {
+  local name="$1"; shift
+  say "eval $name: hisir eval $*"
+  local t0=$SECONDS
+  "$HISIR" eval --json --threads "$THREADS" "$@" >"$RES/$name.json.tmp"
+  mv "$RES/$name.json.tmp" "$RES/$name.json"
+  printf 'hisir eval --json --threads %s %s\n' "$THREADS" "$*" >"$RES/$name.cmd"
+  say "eval $name: $((SECONDS - t0)) s"
+}
+
+# heldout PATTERN VALSPLIT DIR...: the validation files of a training run, recomputed with the
+# trainer's own deterministic split (seed 42), one path a line. The shipped models were trained
+# with these arguments (docs/training.md); the images they list were never trained on.
+heldout() {
+  local pattern="$1" val="$2"; shift 2
+  "$PY" - "$pattern" "$val" "$@" <<'EOF'
+import sys
+from hisir_train import data
+pattern, val, dirs = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+_, held = data.split(data.list_images(dirs, pattern), val, 42)
+print("\n".join(str(p) for p in held))
+EOF
+}
+
+stage_build() {
+  say "building hisir"
+  go build -o "$HISIR" ./app
+}
+
+data_synth() {
+  # Same generator seed (42) and panel geometry as synth4k's training panels: the same board
+  # design, different panels (split-specific panel indices), as SIPCBA's train/test split.
+  [ -d "$DS/synth4k" ] || "$HISIR" synth --preset sipcba --seed 42 --train 1 --defective 8 \
+    --defect-free 6 --workers 1 --out "$DS/synth4k"
+  # Half-scale panels (same seed, so the same design at half the pixels) for the trained ablations.
+  [ -d "$DS/synth-half" ] || "$HISIR" synth --preset sipcba --seed 42 --width 1920 --height 1080 \
+    --train 20 --defective 4 --defect-free 3 --workers 1 --out "$DS/synth-half"
+}
+
+data_deeppcb() {
+  # The DeepPCB pairs whose templates the deeppcb model held out (val split of its training run),
+  # arranged as a PCBData tree of symlinks; no trainval.txt, so every pair is a test pair.
+  [ -d "$DS/deeppcb" ] && return
+  local src="$EVAL_DIR/src/deeppcb" root="$DATA/deeppcb/PCBData"
+  rm -rf "$src"; mkdir -p "$src/PCBData"
+  heldout '*_temp.jpg' 0.1 "$root" | while read -r t; do
+    local id dir grp test ann
+    id=$(basename "$t" _temp.jpg); dir=$(basename "$(dirname "$t")"); grp=$(basename "$(dirname "$(dirname "$t")")")
+    test="$(dirname "$t")/${id}_test.jpg"; ann="$root/$grp/${dir}_not/$id.txt"
+    [ -e "$test" ] || continue
+    mkdir -p "$src/PCBData/$grp/$dir" "$src/PCBData/$grp/${dir}_not"
+    ln -s "$t" "$src/PCBData/$grp/$dir/"; ln -s "$test" "$src/PCBData/$grp/$dir/"; ln -s "$ann" "$src/PCBData/$grp/${dir}_not/"
+  done
+  "$HISIR" import --from deeppcb "$src" --out "$DS/deeppcb" --name deeppcb-heldout
+}
+
+data_lookout() {
+  local lk="$DATA/lookout-circuitboard/mini_data"
+  # The normal photos the circuitboard model held out (its val split; also its calibration set).
+  heldout '*-normal_*' 0.17 "$lk" >"$EVAL_DIR/lookout-heldout.txt"
+  if [ ! -d "$DS/lookout-inject" ]; then
+    local src="$EVAL_DIR/src/lookout-normal"
+    rm -rf "$src"; mkdir -p "$src"
+    while read -r p; do cp "$p" "$src/"; done <"$EVAL_DIR/lookout-heldout.txt"  # the importers list regular files only
+    "$HISIR" import --from inject "$src" --per-image 2 --defects 1 --seed 42 --out "$DS/lookout-inject"
+  fi
+  if [ ! -d "$DS/lookout-real" ]; then
+    # MVTec-style folder: train/good = one training photo (the golden board), test/good = the
+    # held-out normals, test/anomaly = the 10 extra_images anomalies. They have image labels only:
+    # the importer wants a non-empty mask, so each gets a whole-image placeholder mask; only the
+    # image-level numbers of this set mean anything.
+    local src="$EVAL_DIR/src/lookout-mvtec"
+    rm -rf "$src"; mkdir -p "$src/train/good" "$src/test/good" "$src/test/anomaly" "$src/ground_truth/anomaly"
+    cp "$lk/train/normal/train-normal_1.jpg" "$src/train/good/"
+    while read -r p; do cp "$p" "$src/test/good/"; done <"$EVAL_DIR/lookout-heldout.txt"
+    for p in "$lk"/extra_images/extra_images-anomaly_*.jpg; do cp "$p" "$src/test/anomaly/"; done
+    "$PY" - "$src" <<'EOF'
+import sys, pathlib
+from PIL import Image
+src = pathlib.Path(sys.argv[1])
+for p in sorted((src / "test" / "anomaly").iterdir()):
+    with Image.open(p) as im:
+        Image.new("L", im.size, 255).save(src / "ground_truth" / "anomaly" / (p.stem + "_mask.png"))
+EOF
+    "$HISIR" import --from mvtec "$src" --out "$DS/lookout-real" --name lookout-real
+  fi
+}
+
+stage_data() { data_synth; data_deeppcb; data_lookout; }
+
+stage_synth() {
+  need "$MODELS/synth4k.onnx" "trained by train/ (docs/training.md)"
+  ev A_synth_hisir --model "$MODELS/synth4k.onnx" --method hisir --plots "$EVAL_DIR/plots/A" "$DS/synth4k"
+  ev A_synth_golden_board --method golden --golden-ref train --plots "$EVAL_DIR/plots/A" "$DS/synth4k"
+  ev A_synth_golden_twin --method golden --golden-ref twin --plots "$EVAL_DIR/plots/A" "$DS/synth4k"
+}
+
+stage_deeppcb() {
+  need "$MODELS/deeppcb.onnx" "trained by train/ (docs/training.md)"
+  ev B_deeppcb_hisir --model "$MODELS/deeppcb.onnx" --method hisir --plots "$EVAL_DIR/plots/B" "$DS/deeppcb"
+  ev B_deeppcb_golden_twin --method golden --golden-ref twin --plots "$EVAL_DIR/plots/B" "$DS/deeppcb"
+}
+
+stage_inject() {
+  need "$MODELS/circuitboard.onnx" "trained by train/ (docs/training.md)"
+  ev C_inject_hisir --model "$MODELS/circuitboard.onnx" --method hisir --plots "$EVAL_DIR/plots/C" "$DS/lookout-inject"
+  ev C_inject_golden_twin --method golden --golden-ref twin "$DS/lookout-inject"
+}
+
+stage_real() {
+  need "$MODELS/circuitboard.onnx" "trained by train/ (docs/training.md)"
+  ev D_real_hisir --model "$MODELS/circuitboard.onnx" --method hisir "$DS/lookout-real"
+  ev D_real_golden_board --method golden --golden-ref train "$DS/lookout-real"
+}
+
+stage_panel() {
+  # Four 2x2 panels of real photos (downscaled to 1000x667 each, so a panel is 2000x1334 like
+  # one photo): panel k holds anomaly k at position k and three held-out normals. The call is
+  # right when the board with the highest mean of its top-1% calibrated scores is the anomalous one.
+  need "$MODELS/circuitboard.onnx" "trained by train/ (docs/training.md)"
+  local lk="$DATA/lookout-circuitboard/mini_data" pd="$EVAL_DIR/panel"
+  rm -rf "$pd"; mkdir -p "$pd/in" "$pd/out"
+  "$PY" - "$pd/in" "$EVAL_DIR/lookout-heldout.txt" "$lk"/extra_images/extra_images-anomaly_{1,2,3,4}.jpg <<'EOF'
+import sys, pathlib
+from PIL import Image
+out, normals, anomalies = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]).read_text().split(), sys.argv[3:]
+W, H = 1000, 667
+for k, a in enumerate(anomalies):
+    boards = [n for n in normals][:3]
+    boards.insert(k, a)
+    pan = Image.new("RGB", (2 * W, 2 * H))
+    for i, b in enumerate(boards):
+        with Image.open(b) as im:
+            pan.paste(im.convert("RGB").resize((W, H), Image.BILINEAR), ((i % 2) * W, (i // 2) * H))
+    pan.save(out / f"panel{k}_anomaly_at_{k}.png")
+EOF
+  "$HISIR" infer --model "$MODELS/circuitboard.onnx" --threads "$THREADS" --json --out "$pd/out" "$pd"/in/*.png >"$RES/E_panel_infer.json"
+  "$HISIR" infer --help >/dev/null
+  say "panel maps in $pd/out"
+}
+
+stage_merge() {
+  need "$MODELS/synth4k.onnx" "trained by train/ (docs/training.md)"
+  local n="${HISIR_MERGE_LIMIT:-4}"   # 4 defective + 4 defect-free 4K panels per variant
+  for m in rops average none; do
+    ev "F_merge_$m" --model "$MODELS/synth4k.onnx" --merge "$m" --cell-stat max --limit "$n" "$DS/synth4k"
+  done
+  ev F_cellstat_mean --model "$MODELS/synth4k.onnx" --merge rops --cell-stat mean --limit "$n" "$DS/synth4k"
+}
+
+stage_ablate() {
+  # Every model: same data (the 20 half-scale train panels; 2 held out for calibration), same
+  # seed, batch 8, $ABLATE_STEPS steps, $ABLATE_THREADS torch thread(s). Wall time is in each model's losses.csv.
+  local ab="$EVAL_DIR/ablate"
+  mkdir -p "$ab"
+  local spec
+  for spec in "full:swin:" "nogate:swin:--no-gate" "nope:swin:--no-pe" "resnet:resnet:" "ae:swin:--no-gate --no-pe"; do
+    local name="${spec%%:*}" rest="${spec#*:}"; local bb="${rest%%:*}" flags="${rest#*:}"
+    if [ ! -f "$ab/$name.onnx" ]; then
+      say "ablate: training $name ($bb $flags, $ABLATE_STEPS steps)"
+      # shellcheck disable=SC2086
+      (cd train && "$PY" -m hisir_train train --data "$DS/synth-half" --out "$ab/ckpt-$name" --backbone "$bb" $flags \
+        --steps "$ABLATE_STEPS" --batch 8 --seed 42 --threads "$ABLATE_THREADS" --val-every "$ABLATE_STEPS" 2>&1 | tr '\r' '\n' | tail -n 3)
+      (cd train && "$PY" -m hisir_train export --ckpt "$ab/ckpt-$name" --out "$ab/$name.tmp.onnx" --name "ablate-$name" &&
+        "$PY" -m hisir_train calibrate --model "$ab/$name.tmp.onnx" --files-from "$ab/ckpt-$name/split.json" --threads 2)
+      mv "$ab/$name.tmp.onnx" "$ab/$name.onnx"
+    fi
+    local merge=rops
+    [ "$name" = ae ] && merge=average
+    ev "G_ablate_$name" --model "$ab/$name.onnx" --merge "$merge" "$DS/synth-half"
+  done
+  ev G_ablate_golden_board --method golden --golden-ref train "$DS/synth-half"
+}
+
+stage_figures() {
+  mkdir -p "$FIG"
+  # Threshold curves (precision, recall, F1, FP per defect-free image vs the global threshold).
+  local f
+  for f in "$EVAL_DIR"/plots/A/*.png; do [ -e "$f" ] && cp "$f" "$FIG/synth4k_$(basename "$f")"; done
+  for f in "$EVAL_DIR"/plots/B/*.png; do [ -e "$f" ] && cp "$f" "$FIG/deeppcb_$(basename "$f")"; done
+  for f in "$EVAL_DIR"/plots/C/*.png; do [ -e "$f" ] && cp "$f" "$FIG/inject_$(basename "$f")"; done
+  # Heatmap overlay on the first defective 4K panel (test_0000), cropped to 960x540 around its
+  # first defect, beside the same crop of the input.
+  need "$MODELS/synth4k.onnx" "trained by train/ (docs/training.md)"
+  local ov="$EVAL_DIR/overlay" img crop
+  img=$(ls "$DS"/synth4k/test/*/test_0000.png)
+  rm -rf "$ov"; mkdir -p "$ov"
+  "$HISIR" infer --model "$MODELS/synth4k.onnx" --threads "$THREADS" --json --out "$ov" "$img" >"$ov/infer.json"
+  crop=$("$PY" - "$DS/synth4k" "$img" <<'EOF'
+import json, sys, pathlib
+ds, img = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+coco = json.loads((ds / "annotations" / "coco_test.json").read_text())
+ids = {i["id"] for i in coco["images"] if pathlib.Path(i["file_name"]).stem == img.stem}
+x, y, w, h = next(a["bbox"] for a in coco["annotations"] if a["image_id"] in ids)
+W, H = 960, 540
+cx, cy = x + w / 2, y + h / 2
+print(f"{W}x{H}+{int(max(0, min(3840 - W, cx - W / 2)))}+{int(max(0, min(2160 - H, cy - H / 2)))}")
+EOF
+)
+  convert "$ov/test_0000_overlay.png" -crop "$crop" +repage "$FIG/synth4k_overlay_crop.png"
+  convert "$img" -crop "$crop" +repage "$FIG/synth4k_input_crop.png"
+  say "figures in $FIG (crop $crop)"
+}
+
+stage_table() {
+  say "results in $RES"
+  local f
+  for f in "$RES"/*.json; do
+    case "$f" in *E_panel_infer.json) continue ;; esac
+    jq -r --arg n "$(basename "$f" .json)" '
+      def p: if . == null then "–" else (. * 10000 | round / 10000 | tostring) end;
+      (if type == "array" then .[] else . end) |
+      "| \($n) | \(.method) | \(.images) | \(.pixel_auroc|p) | \(.aupro|p) | \(.defect_precision|p) | \(.defect_recall|p) | \(.fp_per_defect_free_image|p) | \(.image_auroc|p) | \(.seconds_per_image*100|round/100) | \(.threshold*1000|round/1000) |"' "$f"
+  done
+}
+
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(build data synth deeppcb inject real panel merge ablate figures table)
+[ -x "$HISIR" ] || stage_build
+for s in "${stages[@]}"; do
+  case "$s" in
+    build | data | synth | deeppcb | inject | real | panel | merge | ablate | figures | table) "stage_$s" ;;
+    *) echo "eval: unknown stage $s" >&2; exit 2 ;;
+  esac
+done
