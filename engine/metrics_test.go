@@ -285,3 +285,34 @@ func TestMatchDefects(t *testing.T) {
 		t.Fatalf("sum: %+v", m)
 	}
 }
+
+func TestPixelIoUAndSimplify(t *testing.T) {
+	box := func(x0, y0, x1, y1 int) geom.Polygon { return engine.BoxPolygon(rect(x0, y0, x1, y1)) }
+	cases := []struct {
+		name string
+		a, b geom.Polygon
+		want float64
+	}{
+		{"same", box(0, 0, 3, 3), box(0, 0, 3, 3), 1},
+		{"half", box(0, 0, 4, 2), box(0, 0, 4, 4), 0.5},
+		{"disjoint", box(0, 0, 2, 2), box(5, 5, 6, 6), 0},
+		{"negative coordinates", box(-4, -4, 0, 0), box(-2, -4, 2, 0), 8.0 / 24},
+	}
+	for _, c := range cases {
+		if got := engine.PixelIoU(c.a, c.b); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s: IoU %v, want %v", c.name, got, c.want)
+		}
+	}
+	// A 45° staircase collapses onto its diagonal; a rectangle's corners stay.
+	stair := geom.Polygon{{X: 0, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 1}, {X: 2, Y: 1}, {X: 2, Y: 2}, {X: 3, Y: 2}, {X: 3, Y: 3}, {X: 0, Y: 3}}
+	if s := engine.Simplify(stair, 0.75); len(s) != 3 {
+		t.Errorf("staircase simplified to %v, want a triangle", s)
+	}
+	if s := engine.Simplify(stair, 0.1); len(s) != len(stair) {
+		t.Errorf("tight tolerance dropped corners: %v", s)
+	}
+	rectRing := geom.Polygon{{X: 0, Y: 0}, {X: 5, Y: 0}, {X: 10, Y: 0}, {X: 10, Y: 4}, {X: 0, Y: 4}}
+	if s := engine.Simplify(rectRing, 0.5); len(s) != 4 {
+		t.Errorf("collinear point kept: %v", s)
+	}
+}
