@@ -55,7 +55,7 @@ func (h *HiSIR) Thresholds() []float32 {
 // (the item's registered twin, or one golden board image for all), aligned by a small search,
 // with a pixel of tolerance, blurred like the HiSIR map.
 type Golden struct {
-	UseTwin   bool         // compare with the item's twin when it has one
+	UseTwin   bool          // compare with the item's twin when it has one
 	Reference *engine.Image // the golden board, used when UseTwin is false or there is no twin
 	Options   GoldenOptions
 	BlurSigma float64
