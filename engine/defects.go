@@ -151,7 +151,10 @@ func label(runs []run) int {
 // sorted by Peak (highest first; ties in raster order of the first pixel).
 func FindDefects(score *Map, threshold float32, minArea int) []Defect {
 	runs := runsOfMap(score, threshold)
-	out := components(runs, label(runs), minArea, func(d *Defect, r run) float64 {
+	in := func(x, y int) bool {
+		return x >= 0 && y >= 0 && x < score.W && y < score.H && score.V[y*score.W+x] >= threshold
+	}
+	out := components(runs, label(runs), minArea, in, func(d *Defect, r run) float64 {
 		row := score.V[int(r.y)*score.W+int(r.x0) : int(r.y)*score.W+int(r.x1)]
 		if d.Area == 0 {
 			d.Peak = row[0]
@@ -179,15 +182,17 @@ func FindDefects(score *Map, threshold float32, minArea int) []Defect {
 // defects (Peak and Mean 1), in raster order of their first pixel.
 func Regions(m *Mask, minArea int) []Defect {
 	runs := runsOfMask(m)
-	return components(runs, label(runs), minArea, func(d *Defect, r run) float64 {
+	in := func(x, y int) bool { return x >= 0 && y >= 0 && x < m.W && y < m.H && m.Pix[y*m.W+x] != 0 }
+	return components(runs, label(runs), minArea, in, func(d *Defect, r run) float64 {
 		d.Peak = 1
 		return float64(r.x1 - r.x0)
 	})
 }
 
 // components builds the defects of n labelled components with at least minArea pixels, in
-// raster order; add updates Peak with a run's scores and returns their sum (for Mean).
-func components(runs []run, n, minArea int, add func(d *Defect, r run) float64) []Defect {
+// raster order; in reports the pixels above threshold, add updates Peak with a run's scores
+// and returns their sum (for Mean).
+func components(runs []run, n, minArea int, in func(x, y int) bool, add func(d *Defect, r run) float64) []Defect {
 	area := make([]int, n)
 	for _, r := range runs {
 		area[r.comp] += int(r.x1 - r.x0)
@@ -201,7 +206,16 @@ func components(runs []run, n, minArea int, add func(d *Defect, r run) float64) 
 			out = append(out, Defect{})
 		}
 	}
+	nruns := make([]int, len(out))
+	for _, r := range runs {
+		if k := index[r.comp]; k >= 0 {
+			nruns[k]++
+		}
+	}
 	compRuns := make([][]run, len(out))
+	for k, n := range nruns {
+		compRuns[k] = make([]run, 0, n)
+	}
 	sums := make([]float64, len(out))
 	for _, r := range runs {
 		k := index[r.comp]
@@ -217,73 +231,23 @@ func components(runs []run, n, minArea int, add func(d *Defect, r run) float64) 
 	}
 	for k := range out {
 		out[k].Mean = float32(sums[k] / float64(out[k].Area))
-		out[k].Polygon = outline(compRuns[k], out[k].Box, OutlineTolerance)
+		out[k].Polygon = outline(compRuns[k], out[k].Box, in, OutlineTolerance)
 	}
 	return out
 }
 
-// outline returns the outline of one component given its runs (in row order) and bounding
-// box: the outer boundary, traced along pixel edges with 8-connectivity, followed by the
-// boundary of every hole (traced with 4-connectivity and reversed), each joined to the
-// outer ring's first corner by a bridge walked there and back. A bridge toggles the
-// even-odd rule twice, so geom.Fill of the unsimplified outline (tol 0) gives exactly the
-// component's pixels, and Polygon.Area gives its pixel count. Each ring is simplified with
-// tolerance tol before joining.
-func outline(rs []run, box geom.Rect, tol float64) geom.Polygon {
-	// Local grid with a one-pixel border: −1 component, −2 outside, k ≥ 1 hole k, 0 unvisited.
-	bw, bh := box.Dx()+2, box.Dy()+2
-	lab := make([]int32, bw*bh)
-	for _, r := range rs {
-		row := (int(r.y)-box.Y0+1)*bw - box.X0 + 1
-		for x := int(r.x0); x < int(r.x1); x++ {
-			lab[row+x] = -1
-		}
-	}
-	stack := make([]int32, 0, 64)
-	fill := func(start int, v int32) {
-		lab[start] = v
-		stack = append(stack[:0], int32(start))
-		for len(stack) > 0 {
-			p := int(stack[len(stack)-1])
-			stack = stack[:len(stack)-1]
-			x, y := p%bw, p/bw
-			if x > 0 && lab[p-1] == 0 {
-				lab[p-1] = v
-				stack = append(stack, int32(p-1))
-			}
-			if x < bw-1 && lab[p+1] == 0 {
-				lab[p+1] = v
-				stack = append(stack, int32(p+1))
-			}
-			if y > 0 && lab[p-bw] == 0 {
-				lab[p-bw] = v
-				stack = append(stack, int32(p-bw))
-			}
-			if y < bh-1 && lab[p+bw] == 0 {
-				lab[p+bw] = v
-				stack = append(stack, int32(p+bw))
-			}
-		}
-	}
-	fill(0, -2)
-	in := func(v int32) func(x, y int) bool {
-		return func(x, y int) bool { return x >= 0 && y >= 0 && x < bw && y < bh && lab[y*bw+x] == v }
-	}
-	ox, oy := float64(box.X0-1), float64(box.Y0-1)
+// outline returns the outline of one component given its runs (in raster order), bounding
+// box and the foreground test of the whole map: the outer boundary, traced along pixel edges
+// with 8-connectivity (every foreground pixel 8-adjacent to the component belongs to it),
+// followed by the boundary of every hole (traced with 4-connectivity and reversed), each
+// joined to the outer ring's first corner by a bridge walked there and back. A bridge
+// toggles the even-odd rule twice, so geom.Fill of the unsimplified outline (tol 0) gives
+// exactly the component's pixels, and Polygon.Area gives its pixel count. Each ring is
+// simplified with tolerance tol before joining.
+func outline(rs []run, box geom.Rect, in func(x, y int) bool, tol float64) geom.Polygon {
 	first := rs[0]
-	outer := Simplify(traceRing(in(-1), int(first.x0)-box.X0+1, int(first.y)-box.Y0+1, true), tol).Translate(ox, oy)
-	var holes []geom.Polygon
-	next := int32(1)
-	for p, v := range lab {
-		if v != 0 {
-			continue
-		}
-		fill(p, next)
-		h := traceRing(in(next), p%bw, p/bw, false)
-		slices.Reverse(h)
-		holes = append(holes, Simplify(h, tol).Translate(ox, oy))
-		next++
-	}
+	outer := Simplify(traceRing(in, int(first.x0), int(first.y), true), tol)
+	holes := holeRings(rs, box, tol)
 	if len(holes) == 0 {
 		return outer
 	}
@@ -294,6 +258,109 @@ func outline(rs []run, box geom.Rect, tol float64) geom.Polygon {
 		poly = append(poly, h[0])
 	}
 	return poly
+}
+
+// holeRings finds the holes of a component — the 4-connected groups of the gaps between
+// its runs that do not reach the bounding box's border — and returns their boundaries,
+// reversed (counter-clockwise on screen), simplified with tolerance tol, in raster order of
+// their first pixel. It works on runs, not pixels, so a large component costs about as much
+// as its runs.
+func holeRings(rs []run, box geom.Rect, tol float64) []geom.Polygon {
+	type gap struct {
+		y, x0, x1 int
+		out       bool // touches the box border, so belongs to the outside
+	}
+	var gaps []gap
+	rowStart := make([]int, 0, box.Dy()+1)
+	k := 0
+	for y := box.Y0; y < box.Y1; y++ {
+		rowStart = append(rowStart, len(gaps))
+		edge := y == box.Y0 || y == box.Y1-1
+		x := box.X0
+		for ; k < len(rs) && int(rs[k].y) == y; k++ {
+			if x0 := int(rs[k].x0); x0 > x {
+				gaps = append(gaps, gap{y, x, x0, edge || x == box.X0})
+			}
+			x = int(rs[k].x1)
+		}
+		if x < box.X1 {
+			gaps = append(gaps, gap{y, x, box.X1, true})
+		}
+	}
+	rowStart = append(rowStart, len(gaps))
+	parent := make([]int32, len(gaps))
+	for i := range parent {
+		parent[i] = int32(i)
+	}
+	find := func(i int32) int32 {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for r := 0; r+1 < len(rowStart)-1; r++ {
+		a, aEnd := rowStart[r], rowStart[r+1]
+		b, bEnd := rowStart[r+1], rowStart[r+2]
+		for a < aEnd && b < bEnd {
+			if gaps[a].x0 < gaps[b].x1 && gaps[b].x0 < gaps[a].x1 { // 4-adjacent
+				ra, rb := find(int32(a)), find(int32(b))
+				if ra != rb {
+					parent[max(ra, rb)] = min(ra, rb)
+				}
+			}
+			if gaps[a].x1 < gaps[b].x1 {
+				a++
+			} else {
+				b++
+			}
+		}
+	}
+	out := make([]bool, len(gaps))
+	for i, g := range gaps {
+		if g.out {
+			out[find(int32(i))] = true
+		}
+	}
+	// Collect each hole's gaps; roots are the group's first gap in raster order.
+	var order []int32
+	members := map[int32][]int32{}
+	for i := range gaps {
+		r := find(int32(i))
+		if out[r] {
+			continue
+		}
+		if r == int32(i) {
+			order = append(order, r)
+		}
+		members[r] = append(members[r], int32(i))
+	}
+	var rings []geom.Polygon
+	for _, r := range order {
+		var hb geom.Rect
+		for _, i := range members[r] {
+			g := gaps[i]
+			hb = hb.Union(geom.Rect{X0: g.x0, Y0: g.y, X1: g.x1, Y1: g.y + 1})
+		}
+		bw, bh := hb.Dx(), hb.Dy()
+		grid := make([]bool, bw*bh)
+		for _, i := range members[r] {
+			g := gaps[i]
+			row := grid[(g.y-hb.Y0)*bw:]
+			for x := g.x0; x < g.x1; x++ {
+				row[x-hb.X0] = true
+			}
+		}
+		inHole := func(x, y int) bool {
+			x, y = x-hb.X0, y-hb.Y0
+			return x >= 0 && y >= 0 && x < bw && y < bh && grid[y*bw+x]
+		}
+		g0 := gaps[r]
+		h := traceRing(inHole, g0.x0, g0.y, false)
+		slices.Reverse(h)
+		rings = append(rings, Simplify(h, tol))
+	}
+	return rings
 }
 
 // traceRing follows the boundary of the region holding pixel (x0,y0), which must be its
@@ -347,7 +414,7 @@ func Simplify(p geom.Polygon, tol float64) geom.Polygon {
 	// Split the ring at point 0 and the point farthest from it.
 	far, fd := 0, -1.0
 	for i, q := range p {
-		if d := math.Hypot(q.X-p[0].X, q.Y-p[0].Y); d > fd {
+		if d := (q.X-p[0].X)*(q.X-p[0].X) + (q.Y-p[0].Y)*(q.Y-p[0].Y); d > fd {
 			far, fd = i, d
 		}
 	}
@@ -380,16 +447,20 @@ func dp(pts []geom.Point, a, b int, tol float64, keep []bool) {
 		}
 		p0, p1 := pts[i0], pts[i1]
 		vx, vy := p1.X-p0.X, p1.Y-p0.Y
-		l := math.Hypot(vx, vy)
-		best, bd := -1, tol
+		l := math.Sqrt(vx*vx + vy*vy)
+		// Compare |cross| with tol·l instead of dividing every distance by l.
+		best, bd := -1, tol*l
 		for i := i0 + 1; i < i1; i++ {
 			q := pts[i]
 			var d float64
 			if l == 0 {
-				d = math.Hypot(q.X-p0.X, q.Y-p0.Y)
-			} else {
-				d = math.Abs(vx*(q.Y-p0.Y)-vy*(q.X-p0.X)) / l
+				d = math.Sqrt((q.X-p0.X)*(q.X-p0.X) + (q.Y-p0.Y)*(q.Y-p0.Y))
+				if d > tol && d > bd {
+					best, bd = i, d
+				}
+				continue
 			}
+			d = math.Abs(vx*(q.Y-p0.Y) - vy*(q.X-p0.X))
 			if d > bd {
 				best, bd = i, d
 			}

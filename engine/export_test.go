@@ -14,7 +14,7 @@ func ExactOutlines(m *Mask) []geom.Polygon {
 	}
 	out := make([]geom.Polygon, n)
 	for c := range out {
-		out[c] = outline(byComp[c], boxes[c], 0)
+		out[c] = outline(byComp[c], boxes[c], func(x, y int) bool { return x >= 0 && y >= 0 && x < m.W && y < m.H && m.Pix[y*m.W+x] != 0 }, 0)
 	}
 	return out
 }
