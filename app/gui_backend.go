@@ -245,6 +245,21 @@ func (b *backend) Thumbnail(id int64, size int) (image.Image, error) {
 	return t, nil
 }
 
+// notRun lists the images no run has processed yet (labelled ones included).
+func (b *backend) notRun(ctx context.Context) ([]int64, error) {
+	sums, err := b.st.Summaries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, s := range sums {
+		if s.RunID == 0 {
+			ids = append(ids, s.ImageID)
+		}
+	}
+	return ids, nil
+}
+
 // runParams is what a GUI run records in the store.
 type runParams struct {
 	Source    string  `json:"source"`

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/hisirdesk/hisir/engine/render"
 	"github.com/hisirdesk/hisir/engine/synth"
+	"github.com/hisirdesk/hisir/store"
 )
 
 // demoFallbackModel is used by --demo until the shipped synth4k model exists.
@@ -126,5 +129,49 @@ func generateDemoPanel(dir string) (string, error) {
 			return "", fmt.Errorf("demo: write %s: %w", twin, err)
 		}
 	}
+	data, err := json.Marshal(p.Defects)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(labelsPath(img), data, 0o644); err != nil {
+		return "", fmt.Errorf("demo: write %s: %w", labelsPath(img), err)
+	}
 	return img, nil
+}
+
+// labelsPath is the sidecar holding the true defect polygons of a generated panel.
+func labelsPath(img string) string {
+	return strings.TrimSuffix(img, filepath.Ext(img)) + ".defects.json"
+}
+
+// addDemoLabels stores the true defects of generated demo panels as labels (once), so
+// that the tuning chart has ground truth to measure against.
+func addDemoLabels(ctx context.Context, st *store.Store, who string) error {
+	ims, err := st.Images(ctx, store.ImageFilter{})
+	if err != nil {
+		return err
+	}
+	for _, im := range ims {
+		data, err := os.ReadFile(labelsPath(im.Path))
+		if err != nil {
+			continue // not a generated panel
+		}
+		var defects []synth.Defect
+		if err := json.Unmarshal(data, &defects); err != nil {
+			return fmt.Errorf("demo: %s: %w", labelsPath(im.Path), err)
+		}
+		have, err := st.Labels(ctx, im.ID)
+		if err != nil {
+			return err
+		}
+		if len(have) > 0 {
+			continue
+		}
+		for _, d := range defects {
+			if _, err := st.AddLabel(ctx, who, im.ID, d.Polygon, d.Class); err != nil {
+				return fmt.Errorf("demo: add label: %w", err)
+			}
+		}
+	}
+	return nil
 }

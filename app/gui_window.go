@@ -108,6 +108,10 @@ func (g *gui) open(ctx context.Context) error {
 			b.Close()
 			return fmt.Errorf("demo: import samples: %w", err)
 		}
+		if err := addDemoLabels(ctx, b.st, b.who); err != nil {
+			b.Close()
+			return err
+		}
 	}
 	g.b = b
 	g.a.Preferences().SetString("lastProject", b.st.Path())
@@ -208,7 +212,11 @@ func (g *gui) build() {
 			g.openImage(items[0].ID)
 		}
 		if g.opts.autorun {
-			g.project.RunBatch(nil)
+			if ids, err := g.b.notRun(context.Background()); err != nil {
+				g.showError(err)
+			} else if len(ids) > 0 {
+				g.project.RunBatch(ids)
+			}
 		}
 	}
 	g.w.Canvas().Focus(g.viewer)

@@ -80,8 +80,8 @@ func TestSmokeDemoWindow(t *testing.T) {
 		if !strings.Contains(line, "1 flagged") {
 			t.Errorf("demo panel not flagged: %s", line)
 		}
-	case <-time.After(8 * time.Minute):
-		t.Fatalf("the demo did not finish the model run in 8 minutes; stderr:\n%s", stderr.String())
+	case <-time.After(6 * time.Minute):
+		t.Fatalf("the demo did not finish the model run in 6 minutes; stderr:\n%s", stderr.String())
 	}
 	time.Sleep(4 * time.Second) // the image reopens with its results
 
