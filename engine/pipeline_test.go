@@ -485,3 +485,47 @@ func TestRealPhotoWithPlantedDefect(t *testing.T) {
 		t.Fatalf("defects %+v, want one around %v", ds, region)
 	}
 }
+
+// TestROPSTieTakesFirstPatch gives every covering patch the same statistic (|±0.25| on
+// values exact in float32) but opposite signs, so only the tie-break decides the merge: the
+// first covering patch in row-major order, (cy−1, cx−1).
+func TestROPSTieTakesFirstPatch(t *testing.T) {
+	const W, H, P = 37, 29, 8
+	S := P / 2
+	img := engine.NewImage(W, H)
+	for i := range img.Pix {
+		img.Pix[i] = float32(64+i%128) / 256
+	}
+	sign := func(i, j int) float32 {
+		if (i+j)%2 == 0 {
+			return 1
+		}
+		return -1
+	}
+	m := enginetest.Func(P, func(out, in []float32, pos [2]float32) {
+		j := int(pos[0]*W+0.5) / S
+		i := int(pos[1]*H+0.5) / S
+		for k, v := range in {
+			out[k] = v + 0.25*sign(i, j)
+		}
+	})
+	for _, stat := range []string{"max", "mean"} {
+		o := engine.Options{CellStat: stat, KeepMerged: true, BatchSize: 4}
+		pl, _ := engine.NewPipeline(m, o)
+		res, err := pl.Run(context.Background(), img, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := 0; c < 3; c++ {
+			for y := 0; y < H; y++ {
+				for x := 0; x < W; x++ {
+					cx, cy := (x+S)/S, (y+S)/S
+					k := c*W*H + y*W + x
+					if want := img.Pix[k] + 0.25*sign(cy-1, cx-1); res.Merged.Pix[k] != want {
+						t.Fatalf("%s: merged (%d,%d,%d) = %g, want %g from patch (%d,%d)", stat, x, y, c, res.Merged.Pix[k], want, cy-1, cx-1)
+					}
+				}
+			}
+		}
+	}
+}
