@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -18,8 +17,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hisirdesk/hisir/engine"
-	"github.com/hisirdesk/hisir/engine/geom"
-	"github.com/hisirdesk/hisir/store"
 	"github.com/hisirdesk/hisir/ui"
 )
 
@@ -785,85 +782,4 @@ func (g *gui) importDialog() {
 			})
 		}()
 	}, g.w)
-}
-
-// tuningCurve sweeps thresholds over the images with a stored score map and ground truth
-// (labels, else accepted detections when every detection is decided).
-func (b *backend) tuningCurve(ctx context.Context, lo, hi float64, steps int) ([]ui.TuningPoint, int, int, error) {
-	sums, err := b.st.Summaries(ctx)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	type item struct {
-		scores *engine.Map
-		gt     []geom.Polygon
-	}
-	var items []item
-	clean := 0
-	for _, s := range sums {
-		if s.RunID == 0 || (s.Labels == 0 && s.Pending > 0) {
-			continue
-		}
-		data, err := b.st.Map(ctx, s.RunID, s.ImageID, scoreMapKind)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // run by the headless tools: no GUI score map
-		}
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		m, err := decodeScores(data)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		var gt []geom.Polygon
-		if s.Labels > 0 {
-			ls, err := b.st.Labels(ctx, s.ImageID)
-			if err != nil {
-				return nil, 0, 0, err
-			}
-			for _, l := range ls {
-				gt = append(gt, l.Polygon)
-			}
-		} else {
-			ds, err := b.st.Detections(ctx, s.ImageID, s.RunID)
-			if err != nil {
-				return nil, 0, 0, err
-			}
-			for _, d := range ds {
-				if d.Status == store.Accepted {
-					gt = append(gt, d.Polygon)
-				}
-			}
-		}
-		if len(gt) == 0 {
-			clean++
-		}
-		items = append(items, item{m, gt})
-	}
-	var pts []ui.TuningPoint
-	if len(items) == 0 {
-		return nil, 0, 0, nil
-	}
-	for i := 0; i <= steps; i++ {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, 0, err
-		}
-		t := lo + (hi-lo)*float64(i)/float64(steps)
-		var all engine.Match
-		fp := 0
-		for _, it := range items {
-			pred := engine.Polygons(engine.FindDefects(it.scores, float32(t), guiMinArea))
-			m := engine.MatchDefects(pred, it.gt, 0.1)
-			all = all.Add(m)
-			if len(it.gt) == 0 {
-				fp += m.FP
-			}
-		}
-		fpb := 0.0
-		if clean > 0 {
-			fpb = float64(fp) / float64(clean)
-		}
-		pts = append(pts, ui.TuningPoint{Threshold: t, Precision: all.Precision, Recall: all.Recall, FPPerBoard: fpb})
-	}
-	return pts, len(items), clean, nil
 }
