@@ -86,7 +86,7 @@ def write_card(model: str | os.PathLike[str], ckpt_dir: str | os.PathLike[str], 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"{name}_loss.png"
-    plot_losses(rows, png, f"{name}: loss (MSE + 0.1(1-SSIM) + gamma Dice)")
+    plot_losses(rows, png, f"{name}: total training loss (docs/training.md)")
     size = Path(model).stat().st_size
     cfg = card.get("config", {})
     fin = card.get("final", {})
@@ -102,7 +102,7 @@ def write_card(model: str | os.PathLike[str], ckpt_dir: str | os.PathLike[str], 
         f"- Images: {card.get('train_images', '?')} for training, {card.get('val_images', '?')} held out (validation loss and calibration)",
         f"- Training: {fin.get('step', card.get('steps', '?'))} steps, batch {card.get('batch')}, AdamW lr {card.get('lr')} (warm-up + cosine), seed {card.get('seed')}, "
         f"device {card.get('device')} with {card.get('threads')} threads",
-        f"- Wall time: {card.get('wall_time_s', 0) / 60:.1f} min on {card.get('machine', '?')} (shared machine, torch {card.get('torch', '?')})",
+        f"- Wall time: {card.get('wall_time_s', 0) / 60:.1f} min on {' '.join(str(card.get('machine', '?')).split())} (shared machine, torch {card.get('torch', '?')})",
         f"- Final losses (step {fin.get('step', '?')}): train {fin.get('train_loss', float('nan')):.5f}, validation {fin.get('val_loss', float('nan')):.5f} "
         f"(MSE {fin.get('val_mse', float('nan')):.5f}, 1-SSIM {fin.get('val_ssim', float('nan')):.4f}, Dice {fin.get('val_dice', float('nan')):.4f})",
     ]

@@ -115,6 +115,7 @@ def save_atomic(model: onnx.ModelProto, path: str | os.PathLike[str]) -> int:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, (p.stat().st_mode & 0o777) if p.exists() else 0o644)
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):

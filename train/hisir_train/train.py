@@ -54,6 +54,23 @@ class TrainOptions:
     max_minutes: float = 0.0  # wall-clock guard: validate, checkpoint and stop once exceeded
 
 
+def machine() -> str:
+    """CPU model and count (and the GPU when CUDA is in use), for the card."""
+    name = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    out = f"{name}, {os.cpu_count()} cpus"
+    if torch.cuda.is_available():
+        out += f", {torch.cuda.get_device_name(0)}"
+    return out
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Atomic write: a crash never leaves a half-written checkpoint behind."""
     tmp = path.with_name(path.name + ".tmp")
@@ -240,7 +257,7 @@ def train(opt: TrainOptions) -> dict[str, Any]:
                     "device": opt.device,
                     "threads": opt.threads,
                     "params": count_params(model),
-                    "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
+                    "machine": machine(),
                     "torch": torch.__version__,
                 },
             }
