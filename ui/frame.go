@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/binary"
 	"image"
 	"image/color"
 	"math"
@@ -153,46 +154,68 @@ func renderPane(dst *image.RGBA, r image.Rectangle, s *frameSpec, pyr *Pyramid, 
 	if useHeat {
 		scores, sw = s.Scores.Level(l)
 	}
+	// Blend tables: heat colour k premultiplied by its alpha, and the image weight.
 	lut := s.Colormap.lut()
 	alpha := int(math.Round(math.Max(0, math.Min(1, s.Opacity)) * 256))
-	hmax := s.HeatMax
-	if hmax <= 0 {
-		hmax = 1
+	var heatC [256][3]int
+	var heatW [256]int
+	for k := range heatC {
+		a := alpha * (64 + 3*k/4) >> 8 // low scores stay mostly transparent
+		heatW[k] = 256 - a
+		for c := 0; c < 3; c++ {
+			heatC[k][c] = int(lut[k][c]) * a
+		}
 	}
+	heatOn := s.Heat && alpha > 0
+	hscale := float32(255)
+	if s.HeatMax > 0 {
+		hscale = 255 / s.HeatMax
+	}
+	bgPix := binary.LittleEndian.Uint32(bg[:])
+	prevLy := -2
 	for dy := 0; dy < ph; dy++ {
 		row := dst.Pix[dst.PixOffset(r.Min.X, r.Min.Y+dy):][:4*pw]
 		iy := s.View.Origin.Y + (float64(dy)+0.5)/s.View.Zoom
 		ly := int(math.Floor(iy / f))
 		if iy < 0 || ly >= lh || iy >= float64(pyr.H) {
+			ly = -1
+		}
+		if ly == prevLy && dy > 0 { // a row depends only on ly: repeat the one above
+			copy(row, dst.Pix[dst.PixOffset(r.Min.X, r.Min.Y+dy-1):][:4*pw])
+			continue
+		}
+		prevLy = ly
+		if ly < 0 {
 			for i := 0; i < len(row); i += 4 {
-				copy(row[i:i+4], bg[:])
+				binary.LittleEndian.PutUint32(row[i:], bgPix)
 			}
 			continue
 		}
-		src := lvl.Pix[ly*lvl.Stride:]
-		var srow []float32
-		if useHeat {
-			srow = scores[ly*sw:]
-		}
+		src := lvl.Pix[ly*lvl.Stride : (ly+1)*lvl.Stride]
 		for dx, lx := range xs {
-			d := row[4*dx : 4*dx+4 : 4*dx+4]
 			if lx < 0 {
-				copy(d, bg[:])
-				continue
+				binary.LittleEndian.PutUint32(row[4*dx:], bgPix)
+			} else {
+				binary.LittleEndian.PutUint32(row[4*dx:], binary.LittleEndian.Uint32(src[4*lx:]))
 			}
-			copy(d, src[4*lx:4*lx+4])
-			if srow == nil {
+		}
+		if !useHeat {
+			continue
+		}
+		srow := scores[ly*sw : (ly+1)*sw]
+		for dx, lx := range xs {
+			if lx < 0 {
 				continue
 			}
 			v := srow[lx]
-			if s.Heat && alpha > 0 {
-				k := int(v / hmax * 255)
+			d := row[4*dx : 4*dx+3 : 4*dx+3]
+			if heatOn {
+				k := int(v * hscale)
 				k = max(0, min(255, k))
-				c := lut[k]
-				a := alpha * (64 + 3*k/4) >> 8 // low scores stay mostly transparent
-				d[0] = uint8((int(d[0])*(256-a) + int(c[0])*a) >> 8)
-				d[1] = uint8((int(d[1])*(256-a) + int(c[1])*a) >> 8)
-				d[2] = uint8((int(d[2])*(256-a) + int(c[2])*a) >> 8)
+				w, c := heatW[k], &heatC[k]
+				d[0] = uint8((int(d[0])*w + c[0]) >> 8)
+				d[1] = uint8((int(d[1])*w + c[1]) >> 8)
+				d[2] = uint8((int(d[2])*w + c[2]) >> 8)
 			}
 			if s.Mask && v >= s.Threshold {
 				d[0] = uint8((int(d[0]) + int(maskTint.R)) >> 1)

@@ -31,6 +31,11 @@ func (m TwinMode) String() string {
 	return [...]string{"off", "side by side", "flicker"}[m]
 }
 
+// MaxOutlines is the most defect outlines drawn (the first ones given, which the review
+// panel sorts by score, plus the selected one): a badly tuned threshold can produce
+// thousands of regions, which would bury the image and slow every frame.
+const MaxOutlines = 500
+
 // minimapSize is the longest side of the minimap, in widget units.
 const minimapSize = 180
 
@@ -523,7 +528,10 @@ func (v *Viewer) TypedKey(ev *fyne.KeyEvent) {
 func (v *Viewer) shapes() []Shape {
 	var out []Shape
 	if v.outlines {
-		for _, d := range v.defects {
+		for i, d := range v.defects {
+			if i >= MaxOutlines && d.ID != v.selected {
+				continue
+			}
 			c := decisionColor(d.Decision)
 			w := 2
 			if d.ID == v.selected {

@@ -202,3 +202,19 @@ func TestViewerRendersOverlaysGolden(t *testing.T) {
 	v.ShowOverlay(OverlayMask, false)
 	test.AssertRendersToImage(t, "viewer_plain.png", win.Canvas())
 }
+
+func TestViewerCapsOutlines(t *testing.T) {
+	v, _ := newTestViewer(t, checker(100, 100, 10), 100, 100, 1)
+	var ds []Defect
+	for i := 0; i < MaxOutlines+50; i++ {
+		ds = append(ds, Defect{ID: int64(i), Outline: geom.Polygon{{X: 1, Y: 1}, {X: 2, Y: 1}, {X: 2, Y: 2}}})
+	}
+	v.SetDefects(ds, int64(MaxOutlines+20))
+	shapes := v.shapes()
+	if len(shapes) != MaxOutlines+1 {
+		t.Fatalf("%d outlines drawn, want %d (the cap plus the selected one)", len(shapes), MaxOutlines+1)
+	}
+	if last := shapes[len(shapes)-1]; last.Width != 3 {
+		t.Errorf("the selected defect beyond the cap is not drawn highlighted: %+v", last)
+	}
+}
