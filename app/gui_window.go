@@ -159,6 +159,8 @@ func (g *gui) build() {
 		g.refreshProjectSoon()
 	}
 	g.review.OnError = g.showError
+	g.review.OnTypedRune = func(r rune) { g.viewer.HandleRune(r) }
+	g.review.OnTypedKey = func(ev *fyne.KeyEvent) { g.typedKey(ev) }
 
 	g.project = ui.NewProjectScreen(g.b, g.b, g.b, g.w)
 	g.project.OnOpen = func(it ui.ImageItem) { g.openImage(it.ID) }

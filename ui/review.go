@@ -26,6 +26,10 @@ type ReviewPanel struct {
 	OnError func(error)
 	// AutoAdvance moves to the next defect after accept or reject (on by default).
 	AutoAdvance bool
+	// OnTypedRune and OnTypedKey receive the keys the panel does not use (for example
+	// the viewer's F and 1 while the list has the focus).
+	OnTypedRune func(rune)
+	OnTypedKey  func(*fyne.KeyEvent)
 
 	reviewer   Reviewer
 	defects    []Defect
@@ -363,10 +367,18 @@ func (p *ReviewPanel) FocusGained() {}
 func (p *ReviewPanel) FocusLost() {}
 
 // TypedRune implements fyne.Focusable.
-func (p *ReviewPanel) TypedRune(r rune) { p.HandleRune(r) }
+func (p *ReviewPanel) TypedRune(r rune) {
+	if !p.HandleRune(r) && p.OnTypedRune != nil {
+		p.OnTypedRune(r)
+	}
+}
 
 // TypedKey implements fyne.Focusable.
-func (p *ReviewPanel) TypedKey(ev *fyne.KeyEvent) { p.HandleKey(ev.Name) }
+func (p *ReviewPanel) TypedKey(ev *fyne.KeyEvent) {
+	if !p.HandleKey(ev.Name) && p.OnTypedKey != nil {
+		p.OnTypedKey(ev)
+	}
+}
 
 // TypedShortcut implements fyne.Shortcutable.
 func (p *ReviewPanel) TypedShortcut(s fyne.Shortcut) { p.HandleShortcut(s) }

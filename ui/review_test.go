@@ -116,6 +116,23 @@ func TestReviewPanelKeys(t *testing.T) {
 	}
 }
 
+func TestReviewPanelForwardsOtherKeys(t *testing.T) {
+	test.NewTempApp(t)
+	p := NewReviewPanel(&fakeReviewer{}, nil)
+	test.NewTempWindow(t, p)
+	p.SetDefects(reviewDefects())
+	var runes []rune
+	var keys []fyne.KeyName
+	p.OnTypedRune = func(r rune) { runes = append(runes, r) }
+	p.OnTypedKey = func(ev *fyne.KeyEvent) { keys = append(keys, ev.Name) }
+	typeReview(p, "f1aj")
+	p.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	p.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	if string(runes) != "f1" || fmt.Sprint(keys) != "[Escape]" {
+		t.Errorf("forwarded runes %q keys %v, want \"f1\" and [Escape]", string(runes), keys)
+	}
+}
+
 func TestReviewPanelStoreFailureRollsBack(t *testing.T) {
 	test.NewTempApp(t)
 	rv := &fakeReviewer{fail: errors.New("disk full")}
