@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -82,4 +84,30 @@ func defaultProjectPath(a fyne.App) (string, error) {
 		return "", fmt.Errorf("create %s: %w", dir, err)
 	}
 	return filepath.Join(dir, "default.hisir"), nil
+}
+
+// guiModelPath is the model the app opens without --model: the shipped default, else
+// the first other model in assets/models (so a fresh checkout opens with what it has).
+func guiModelPath() (string, error) {
+	p, err := defaultModelPath()
+	if err == nil {
+		return p, nil
+	}
+	for _, root := range assetRoots() {
+		entries, rerr := os.ReadDir(filepath.Join(root, "assets", "models"))
+		if rerr != nil {
+			continue
+		}
+		var names []string
+		for _, e := range entries {
+			if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".onnx") {
+				names = append(names, e.Name())
+			}
+		}
+		sort.Strings(names)
+		if len(names) > 0 {
+			return filepath.Join(root, "assets", "models", names[0]), nil
+		}
+	}
+	return "", err
 }

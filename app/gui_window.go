@@ -96,6 +96,13 @@ func (g *gui) open(ctx context.Context) error {
 		}
 		project = p
 	}
+	if model == "" {
+		m, err := guiModelPath()
+		if err != nil {
+			return err
+		}
+		model = m
+	}
 	b, err := openBackend(ctx, project, model)
 	if err != nil {
 		return err
@@ -127,7 +134,6 @@ func (g *gui) build() {
 	g.viewer.OnHover = g.hover
 	g.viewer.OnTypedRune = func(r rune) { g.typedRune(r) }
 	g.viewer.OnTypedKey = func(ev *fyne.KeyEvent) { g.typedKey(ev) }
-	g.viewer.OnViewChanged = func(ui.View) { g.updateZoomStatus() }
 
 	lo, hi := 0.0, 1.0
 	if g.b.norm == normCalibrated {
@@ -369,8 +375,6 @@ func (g *gui) hover(p image.Point, ok bool) {
 	}
 	g.statusPos.SetText(txt)
 }
-
-func (g *gui) updateZoomStatus() {}
 
 // openImage loads an image in the background and shows it.
 func (g *gui) openImage(id int64) {

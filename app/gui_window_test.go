@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -117,3 +119,16 @@ func TestGUIReviewLabelThresholdFlow(t *testing.T) {
 }
 
 func pt(x, y float64) geom.Point { return geom.Point{X: x, Y: y} }
+
+func TestGUIModelPathFindsAShippedModel(t *testing.T) {
+	p, err := guiModelPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Ext(p) != ".onnx" || filepath.Base(filepath.Dir(p)) != "models" {
+		t.Errorf("model %s is not an ONNX file of assets/models", p)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Error(err)
+	}
+}
