@@ -240,13 +240,20 @@ func drawShape(dst *image.RGBA, r image.Rectangle, v View, sh Shape) {
 		pts[i] = [2]float64{float64(r.Min.X) + (p.X-v.Origin.X)*v.Zoom, float64(r.Min.Y) + (p.Y-v.Origin.Y)*v.Zoom}
 	}
 	w := max(sh.Width, 1)
-	segs := n
 	if sh.Open {
-		segs = n - 1
-	}
-	for i := 0; i < segs; i++ {
-		a, b := pts[i], pts[(i+1)%n]
-		drawLine(dst, r, a[0], a[1], b[0], b[1], w, sh.Color)
+		for i := 0; i+1 < n; i++ {
+			drawLine(dst, r, pts[i][0], pts[i][1], pts[i+1][0], pts[i+1][1], w, sh.Color)
+		}
+	} else {
+		for _, ring := range Rings(sh.Polygon) {
+			for i := ring[0]; i < ring[1]; i++ {
+				j := i + 1
+				if j == ring[1] {
+					j = ring[0]
+				}
+				drawLine(dst, r, pts[i][0], pts[i][1], pts[j][0], pts[j][1], w, sh.Color)
+			}
+		}
 	}
 	if sh.Handles {
 		for i, p := range pts {
@@ -316,4 +323,24 @@ func clipSegment(xmin, ymin, xmax, ymax, x0, y0, x1, y1 float64) (bool, float64,
 		}
 	}
 	return true, x0 + t0*dx, y0 + t0*dy, x0 + t1*dx, y0 + t1*dy
+}
+
+// Rings splits a traced outline into its closed rings as [start, end) index ranges. The
+// engine writes a region with holes as its outer ring followed by each hole ring, every
+// ring repeating its first vertex to close; drawing the joins between rings would paint
+// stray lines across the image. A plain polygon is one ring.
+func Rings(p geom.Polygon) [][2]int {
+	var out [][2]int
+	start := 0
+	for i := 1; i < len(p); i++ {
+		if p[i] == p[start] && i-start >= 3 {
+			out = append(out, [2]int{start, i})
+			start = i + 1
+			i = start
+		}
+	}
+	if len(p)-start >= 2 {
+		out = append(out, [2]int{start, len(p)})
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -318,5 +319,37 @@ func BenchmarkPanFrame4K(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/frame")
 		})
+	}
+}
+
+func TestRings(t *testing.T) {
+	tests := []struct {
+		name string
+		p    geom.Polygon
+		want string
+	}{
+		{"plain square", geom.Polygon{{X: 0, Y: 0}, {X: 4, Y: 0}, {X: 4, Y: 4}, {X: 0, Y: 4}}, "[[0 4]]"},
+		{"closed square", geom.Polygon{{X: 0, Y: 0}, {X: 4, Y: 0}, {X: 4, Y: 4}, {X: 0, Y: 4}, {X: 0, Y: 0}}, "[[0 4]]"},
+		{"outer and one hole", geom.Polygon{
+			{X: 0, Y: 0}, {X: 9, Y: 0}, {X: 9, Y: 9}, {X: 0, Y: 9}, {X: 0, Y: 0},
+			{X: 3, Y: 3}, {X: 5, Y: 3}, {X: 5, Y: 5}, {X: 3, Y: 5}, {X: 3, Y: 3}}, "[[0 4] [5 9]]"},
+		{"two holes", geom.Polygon{
+			{X: 0, Y: 0}, {X: 9, Y: 0}, {X: 9, Y: 9}, {X: 0, Y: 0},
+			{X: 2, Y: 2}, {X: 3, Y: 2}, {X: 3, Y: 3}, {X: 2, Y: 2},
+			{X: 5, Y: 5}, {X: 6, Y: 5}, {X: 6, Y: 6}, {X: 5, Y: 5}}, "[[0 3] [4 7] [8 11]]"},
+	}
+	for _, tt := range tests {
+		if got := fmt.Sprint(Rings(tt.p)); got != tt.want {
+			t.Errorf("%s: Rings = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	// Drawn, the join between the outer ring and the hole leaves no pixel.
+	dst := image.NewRGBA(image.Rect(0, 0, 12, 12))
+	drawShape(dst, dst.Rect, View{Zoom: 1}, Shape{Polygon: tests[2].p, Color: color.RGBA{255, 0, 0, 255}, Width: 1, Active: -1})
+	if got := rgbaAt(dst, 1, 1); got != [4]uint8{} {
+		t.Errorf("pixel on the join from (0,0) to (3,3) was drawn: %v", got)
+	}
+	if got := rgbaAt(dst, 4, 3); got[0] != 255 {
+		t.Errorf("hole ring not drawn: %v", got)
 	}
 }
