@@ -326,21 +326,35 @@ func clipSegment(xmin, ymin, xmax, ymax, x0, y0, x1, y1 float64) (bool, float64,
 }
 
 // Rings splits a traced outline into its closed rings as [start, end) index ranges. The
-// engine writes a region with holes as its outer ring followed by each hole ring, every
-// ring repeating its first vertex to close; drawing the joins between rings would paint
-// stray lines across the image. A plain polygon is one ring.
+// engine writes a region with holes as its outer ring, then for every hole the outer
+// ring's first vertex (a bridge), the hole ring and the hole's first vertex again; drawing
+// the bridges would paint stray lines across the image. A plain polygon is one ring.
 func Rings(p geom.Polygon) [][2]int {
-	var out [][2]int
-	start := 0
-	for i := 1; i < len(p); i++ {
-		if p[i] == p[start] && i-start >= 3 {
-			out = append(out, [2]int{start, i})
-			start = i + 1
-			i = start
+	n := len(p)
+	if n == 0 {
+		return nil
+	}
+	var marks []int
+	for i := 1; i < n; i++ {
+		if p[i] == p[0] {
+			marks = append(marks, i)
 		}
 	}
-	if len(p)-start >= 2 {
-		out = append(out, [2]int{start, len(p)})
+	if len(marks) == 0 {
+		return [][2]int{{0, n}}
+	}
+	out := [][2]int{{0, marks[0]}}
+	for j, m := range marks {
+		s, e := m+1, n
+		if j+1 < len(marks) {
+			e = marks[j+1]
+		}
+		if e-1 > s && p[e-1] == p[s] {
+			e-- // the hole's closing repeat
+		}
+		if e-s >= 2 {
+			out = append(out, [2]int{s, e})
+		}
 	}
 	return out
 }

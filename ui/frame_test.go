@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"math"
 	"math/rand"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2"
 	xdraw "golang.org/x/image/draw"
 
+	"github.com/hisirdesk/hisir/engine"
 	"github.com/hisirdesk/hisir/engine/geom"
 )
 
@@ -333,10 +335,10 @@ func TestRings(t *testing.T) {
 		{"outer and one hole", geom.Polygon{
 			{X: 0, Y: 0}, {X: 9, Y: 0}, {X: 9, Y: 9}, {X: 0, Y: 9}, {X: 0, Y: 0},
 			{X: 3, Y: 3}, {X: 5, Y: 3}, {X: 5, Y: 5}, {X: 3, Y: 5}, {X: 3, Y: 3}}, "[[0 4] [5 9]]"},
-		{"two holes", geom.Polygon{
+		{"two holes, each bridged from the first corner", geom.Polygon{
 			{X: 0, Y: 0}, {X: 9, Y: 0}, {X: 9, Y: 9}, {X: 0, Y: 0},
-			{X: 2, Y: 2}, {X: 3, Y: 2}, {X: 3, Y: 3}, {X: 2, Y: 2},
-			{X: 5, Y: 5}, {X: 6, Y: 5}, {X: 6, Y: 6}, {X: 5, Y: 5}}, "[[0 3] [4 7] [8 11]]"},
+			{X: 2, Y: 2}, {X: 3, Y: 2}, {X: 3, Y: 3}, {X: 2, Y: 2}, {X: 0, Y: 0},
+			{X: 5, Y: 5}, {X: 6, Y: 5}, {X: 6, Y: 6}, {X: 5, Y: 5}}, "[[0 3] [4 7] [9 12]]"},
 	}
 	for _, tt := range tests {
 		if got := fmt.Sprint(Rings(tt.p)); got != tt.want {
@@ -351,5 +353,44 @@ func TestRings(t *testing.T) {
 	}
 	if got := rgbaAt(dst, 4, 3); got[0] != 255 {
 		t.Errorf("hole ring not drawn: %v", got)
+	}
+}
+
+func TestRingsOfEngineOutlines(t *testing.T) {
+	// A 20×12 block with two 3×3 holes: one region, traced by the engine with bridges.
+	m := engine.NewMap(30, 20)
+	for y := 4; y < 16; y++ {
+		for x := 5; x < 25; x++ {
+			m.V[y*30+x] = 2
+		}
+	}
+	for _, h := range [][2]int{{8, 8}, {17, 9}} {
+		for y := h[1]; y < h[1]+3; y++ {
+			for x := h[0]; x < h[0]+3; x++ {
+				m.V[y*30+x] = 0
+			}
+		}
+	}
+	ds := engine.FindDefects(m, 1, 1)
+	if len(ds) != 1 {
+		t.Fatalf("%d regions, want 1", len(ds))
+	}
+	rings := Rings(ds[0].Polygon)
+	if len(rings) != 3 {
+		t.Fatalf("rings %v of %v, want the outer ring and two holes", rings, ds[0].Polygon)
+	}
+	// No ring edge is longer than the block: bridges are gone.
+	p := ds[0].Polygon
+	for _, r := range rings {
+		for i := r[0]; i < r[1]; i++ {
+			j := i + 1
+			if j == r[1] {
+				j = r[0]
+			}
+			a, b := p[i], p[j]
+			if a.X != b.X && a.Y != b.Y && math.Hypot(a.X-b.X, a.Y-b.Y) > 3 {
+				t.Errorf("ring %v has a long diagonal edge %v→%v", r, a, b)
+			}
+		}
 	}
 }
