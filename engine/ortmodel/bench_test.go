@@ -4,19 +4,23 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
 
 var benchBatches = []int{1, 8, 32}
 
-// benchModel opens patch128.onnx, or the model named by $HISIR_BENCH_MODEL (e.g. a trained
-// model from assets/models) to measure a compute-bound network with the same benchmark.
+// benchModel opens patch128.onnx, or the model named by $HISIR_BENCH_MODEL (absolute or
+// relative to the repository root, e.g. assets/models/circuitboard.onnx) to measure a compute-bound network with the same benchmark.
 func benchModel(b *testing.B, o Options) *Model {
 	b.Helper()
 	path := os.Getenv("HISIR_BENCH_MODEL")
 	if path == "" {
 		return openModel(b, "patch128.onnx", o)
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(repoRoot(b), path) // relative to the repository root
 	}
 	requireLibrary(b)
 	m, err := Open(path, o)
