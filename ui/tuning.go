@@ -58,7 +58,7 @@ func (c *TuningChart) SetThreshold(t float64) {
 }
 
 // Chart margins in pixels of the drawn image (scaled with the canvas).
-const chartLeft, chartRight, chartTop, chartBottom = 40, 44, 26, 26
+const chartLeft, chartRight, chartTop, chartBottom = 40, 44, 46, 26
 
 // tRange is the threshold span of the x axis.
 func (c *TuningChart) tRange() (float64, float64) {
@@ -162,20 +162,20 @@ func (c *TuningChart) Draw(w, h int, scale float64) image.Image {
 		dc.SetDash()
 		if p, ok := c.at(c.threshold); ok {
 			dc.DrawStringAnchored(fmt.Sprintf("t=%.2f  P %.2f  R %.2f  FP/board %.2f", c.threshold, p.Precision, p.Recall, p.FPPerBoard),
-				l+pw/2, t/2, 0.5, 0.35)
+				l+pw/2, t*0.25, 0.5, 0.35)
 		}
 	}
 	// legend
-	lx := l + 8
+	lx := l
 	for _, e := range []struct {
 		name string
 		col  color.RGBA
-	}{{"precision", precisionColor}, {"recall", recallColor}, {"FP / clean board (right)", fpColor}} {
+	}{{"precision", precisionColor}, {"recall", recallColor}, {"FP per clean board (right axis)", fpColor}} {
 		dc.SetColor(e.col)
-		dc.DrawRectangle(lx, t+8, 10, 10)
+		dc.DrawRectangle(lx, t*0.68-5, 10, 10)
 		dc.Fill()
 		dc.SetRGB255(230, 230, 230)
-		dc.DrawStringAnchored(e.name, lx+14, t+13, 0, 0.35)
+		dc.DrawStringAnchored(e.name, lx+14, t*0.68, 0, 0.35)
 		tw, _ := dc.MeasureString(e.name)
 		lx += tw + 30
 	}
