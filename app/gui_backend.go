@@ -208,8 +208,8 @@ func uiStatus(s store.ImageState) ui.ImageStatus {
 	return ui.NotRun
 }
 
-// decodeFile decodes an image file for display, naming the file in errors.
-func decodeFile(path string) (image.Image, error) {
+// decodeDisplay decodes an image file for display, naming the file in errors.
+func decodeDisplay(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open image: %w", err)
@@ -234,7 +234,7 @@ func (b *backend) Thumbnail(id int64, size int) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := decodeFile(im.Path)
+	img, err := decodeDisplay(im.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +335,7 @@ func (b *backend) analyseImage(ctx context.Context, runID, id int64, t float64) 
 	}
 	defects := engine.FindDefects(score, float32(t), guiMinArea)
 	ctx = context.WithoutCancel(ctx) // the model ran: save its result whatever happens
-	if _, err := b.st.AddDetections(ctx, runID, id, detections(defects, nil)); err != nil {
+	if _, err := b.st.AddDetections(ctx, runID, id, storeDetections(defects, nil)); err != nil {
 		return nil, fmt.Errorf("save detections of %s: %w", im.Path, err)
 	}
 	data, err := encodeScores(score)
@@ -359,7 +359,7 @@ func (b *backend) normalise(raw *engine.Map) (*engine.Map, error) {
 // new one takes the decision and class of the old one its box overlaps most, if that
 // overlap covers at least half of the smaller box (a region grown or shrunk by a new
 // threshold keeps its decision).
-func detections(ds []engine.Defect, old []store.Detection) []store.Detection {
+func storeDetections(ds []engine.Defect, old []store.Detection) []store.Detection {
 	out := make([]store.Detection, len(ds))
 	for i, d := range ds {
 		out[i] = store.Detection{Polygon: d.Polygon, BBox: d.Box, Area: d.Area, Peak: float64(d.Peak), Mean: float64(d.Mean), Status: store.Pending}
@@ -429,7 +429,7 @@ func (b *backend) openImage(ctx context.Context, id int64) (*openedImage, error)
 	if err != nil {
 		return nil, err
 	}
-	img, err := decodeFile(im.Path)
+	img, err := decodeDisplay(im.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -484,7 +484,7 @@ func (b *backend) rethreshold(ctx context.Context, o *openedImage, t float64) er
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
-	if _, err := b.st.AddDetections(ctx, runID, o.im.ID, detections(defects, old)); err != nil {
+	if _, err := b.st.AddDetections(ctx, runID, o.im.ID, storeDetections(defects, old)); err != nil {
 		_ = b.st.FinishRun(ctx, runID, store.RunFailed, err.Error())
 		return fmt.Errorf("save detections of %s: %w", o.im.Path, err)
 	}

@@ -18,9 +18,9 @@ import (
 	"github.com/hisirdesk/hisir/ui"
 )
 
-// boardImage writes a small board-like PNG: a smooth green field with sharp bright pads,
+// guiBoardImage writes a small board-like PNG: a smooth green field with sharp bright pads,
 // which the tiny test model (a 3×3 box blur) reconstructs badly at their edges.
-func boardImage(t *testing.T, dir, name string, pads int) string {
+func guiBoardImage(t *testing.T, dir, name string, pads int) string {
 	t.Helper()
 	m := image.NewNRGBA(image.Rect(0, 0, 96, 64))
 	for y := 0; y < 64; y++ {
@@ -43,7 +43,7 @@ func boardImage(t *testing.T, dir, name string, pads int) string {
 	return p
 }
 
-func testBackend(t *testing.T) (*backend, string) {
+func guiTestBackend(t *testing.T) (*backend, string) {
 	t.Helper()
 	wd, _ := os.Getwd()
 	root, ok := repoRootAbove(wd)
@@ -60,12 +60,12 @@ func testBackend(t *testing.T) (*backend, string) {
 }
 
 func TestGUIBackendRunReviewRethreshold(t *testing.T) {
-	b, dir := testBackend(t)
+	b, dir := guiTestBackend(t)
 	ctx := context.Background()
 	if b.norm != normCalibrated || b.Threshold() != 1 {
 		t.Fatalf("tiny model: norm %s threshold %v, want calibrated 1", b.norm, b.Threshold())
 	}
-	paths := []string{boardImage(t, dir, "a.png", 3), boardImage(t, dir, "b.png", 0)}
+	paths := []string{guiBoardImage(t, dir, "a.png", 3), guiBoardImage(t, dir, "b.png", 0)}
 	if n, err := b.ImportFiles(ctx, paths); err != nil || n != 2 {
 		t.Fatalf("import: %d, %v", n, err)
 	}
@@ -154,10 +154,10 @@ func TestGUIBackendRunReviewRethreshold(t *testing.T) {
 }
 
 func TestGUIBackendBatchErrorsAndCancel(t *testing.T) {
-	b, dir := testBackend(t)
+	b, dir := guiTestBackend(t)
 	ctx := context.Background()
-	good := boardImage(t, dir, "good.png", 1)
-	bad := boardImage(t, dir, "bad.png", 2)
+	good := guiBoardImage(t, dir, "good.png", 1)
+	bad := guiBoardImage(t, dir, "bad.png", 2)
 	if _, err := b.ImportFiles(ctx, []string{good, bad}); err != nil {
 		t.Fatal(err)
 	}
@@ -193,9 +193,9 @@ func TestGUIBackendBatchErrorsAndCancel(t *testing.T) {
 }
 
 func TestGUIBackendLabelSync(t *testing.T) {
-	b, dir := testBackend(t)
+	b, dir := guiTestBackend(t)
 	ctx := context.Background()
-	if _, err := b.ImportFiles(ctx, []string{boardImage(t, dir, "l.png", 1)}); err != nil {
+	if _, err := b.ImportFiles(ctx, []string{guiBoardImage(t, dir, "l.png", 1)}); err != nil {
 		t.Fatal(err)
 	}
 	items, _ := b.Images()

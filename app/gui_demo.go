@@ -47,8 +47,8 @@ func demoSetup() (project string, images []string, model string, err error) {
 	return filepath.Join(dir, "demo.hisir"), images, model, nil
 }
 
-// isImageFile reports whether a name has an image extension the importer reads.
-func isImageFile(name string) bool {
+// guiIsImage reports whether a name has an image extension the importer reads.
+func guiIsImage(name string) bool {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff":
 		return true
@@ -66,7 +66,7 @@ func bundledSamples() []string {
 			continue
 		}
 		for _, e := range entries {
-			if e.Type().IsRegular() && isImageFile(e.Name()) && !isTwinName(e.Name()) {
+			if e.Type().IsRegular() && guiIsImage(e.Name()) && !isTwinName(e.Name()) {
 				out = append(out, filepath.Join(dir, e.Name()))
 			}
 		}

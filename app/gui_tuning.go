@@ -126,18 +126,18 @@ func rasterIDs(w, h int, polys []geom.Polygon) []int32 {
 	return ids
 }
 
-// hits are the region counts of one image at one threshold.
-type hits struct{ tp, fp, found int }
+// regionCount are the region counts of one image at one threshold.
+type regionCount struct{ tp, fp, found int }
 
 // regionHits labels the 8-connected regions of score ≥ t (flood fill with an explicit
 // stack over the pixel slice, lab as scratch) and matches them to ground truth by contact.
-func regionHits(m *engine.Map, t float32, minArea int, gt []int32, nGT int, lab []int32) hits {
+func regionHits(m *engine.Map, t float32, minArea int, gt []int32, nGT int, lab []int32) regionCount {
 	w, h := m.W, m.H
 	for i := range lab {
 		lab[i] = 0
 	}
 	found := make([]bool, nGT+1)
-	var r hits
+	var r regionCount
 	stack := make([]int32, 0, 1024)
 	touched := make([]int32, 0, 8)
 	for start, v := range m.V {

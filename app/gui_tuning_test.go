@@ -8,8 +8,8 @@ import (
 	"github.com/hisirdesk/hisir/engine/geom"
 )
 
-// mapOf builds a score map from rows of digits (score = digit).
-func mapOf(rows ...string) *engine.Map {
+// guiMapOf builds a score map from rows of digits (score = digit).
+func guiMapOf(rows ...string) *engine.Map {
 	m := engine.NewMap(len(rows[0]), len(rows))
 	for y, r := range rows {
 		for x, c := range r {
@@ -20,7 +20,7 @@ func mapOf(rows ...string) *engine.Map {
 }
 
 func TestRegionHits(t *testing.T) {
-	scores := mapOf(
+	scores := guiMapOf(
 		"9900000000",
 		"9900000500",
 		"0000000550",
@@ -36,14 +36,14 @@ func TestRegionHits(t *testing.T) {
 	tests := []struct {
 		t       float32
 		minArea int
-		want    hits
+		want    regionCount
 	}{
-		{1, 1, hits{tp: 1, fp: 3, found: 1}},   // 9-blob hits gt 1; 5-blob, diagonal 3s, 7s are false
-		{4, 1, hits{tp: 1, fp: 2, found: 1}},   // the 3s drop out
-		{6, 1, hits{tp: 1, fp: 1, found: 1}},   // the 5s drop out
-		{8, 1, hits{tp: 1, fp: 0, found: 1}},   // only the 9s
-		{9.5, 1, hits{tp: 0, fp: 0, found: 0}}, // nothing
-		{1, 3, hits{tp: 1, fp: 1, found: 1}},   // 2-pixel regions (3s, 7s) are too small
+		{1, 1, regionCount{tp: 1, fp: 3, found: 1}},   // 9-blob regionCount gt 1; 5-blob, diagonal 3s, 7s are false
+		{4, 1, regionCount{tp: 1, fp: 2, found: 1}},   // the 3s drop out
+		{6, 1, regionCount{tp: 1, fp: 1, found: 1}},   // the 5s drop out
+		{8, 1, regionCount{tp: 1, fp: 0, found: 1}},   // only the 9s
+		{9.5, 1, regionCount{tp: 0, fp: 0, found: 0}}, // nothing
+		{1, 3, regionCount{tp: 1, fp: 1, found: 1}},   // 2-pixel regions (3s, 7s) are too small
 	}
 	lab := make([]int32, 60)
 	for _, tt := range tests {

@@ -385,7 +385,7 @@ func (g *gui) openImage(id int64) {
 		var twin image.Image
 		if err == nil {
 			if tp := twinPath(o.im.Path); tp != "" {
-				twin, _ = decodeFile(tp) // a broken twin only loses the comparison
+				twin, _ = decodeDisplay(tp) // a broken twin only loses the comparison
 			}
 		}
 		fyne.Do(func() {
@@ -768,7 +768,7 @@ func (g *gui) importDialog() {
 		}
 		var paths []string
 		for _, e := range entries {
-			if e.Type().IsRegular() && isImageFile(e.Name()) {
+			if e.Type().IsRegular() && guiIsImage(e.Name()) {
 				paths = append(paths, filepath.Join(dir, e.Name()))
 			}
 		}

@@ -15,8 +15,8 @@ import (
 	"github.com/hisirdesk/hisir/ui"
 )
 
-// eventually polls cond (work runs on goroutines that finish with fyne.Do).
-func eventually(t *testing.T, what string, cond func() bool) {
+// guiEventually polls cond (work runs on goroutines that finish with fyne.Do).
+func guiEventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -31,9 +31,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // and the tiny model: it opens the image, reviews by keyboard with undo, draws a label,
 // and commits a new threshold, checking the store after each step.
 func TestGUIReviewLabelThresholdFlow(t *testing.T) {
-	b, dir := testBackend(t)
+	b, dir := guiTestBackend(t)
 	ctx := context.Background()
-	if _, err := b.ImportFiles(ctx, []string{boardImage(t, dir, "flow.png", 3)}); err != nil {
+	if _, err := b.ImportFiles(ctx, []string{guiBoardImage(t, dir, "flow.png", 3)}); err != nil {
 		t.Fatal(err)
 	}
 	items, _ := b.Images()
@@ -47,7 +47,7 @@ func TestGUIReviewLabelThresholdFlow(t *testing.T) {
 	g := newGUI(a, w, guiOptions{})
 	g.b = b
 	g.build()
-	eventually(t, "the image to open", func() bool { return g.cur != nil && len(g.review.Defects()) > 0 })
+	guiEventually(t, "the image to open", func() bool { return g.cur != nil && len(g.review.Defects()) > 0 })
 	n := len(g.review.Defects())
 
 	// Review by keyboard through the window's handler: accept the first, reject the second.
@@ -76,7 +76,7 @@ func TestGUIReviewLabelThresholdFlow(t *testing.T) {
 	}
 	g.labelClass.SetSelected("solder_bridge")
 	for _, p := range []struct{ x, y float64 }{{5, 5}, {30, 5}, {15, 25}} {
-		g.editor.Tap(pt(p.x, p.y), 1)
+		g.editor.Tap(guiPt(p.x, p.y), 1)
 	}
 	g.typedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	ls, _ := b.st.Labels(ctx, g.cur.im.ID)
@@ -100,8 +100,8 @@ func TestGUIReviewLabelThresholdFlow(t *testing.T) {
 	run := g.cur.runID
 	g.slider.SetValue(3)
 	g.commitThreshold(3)
-	eventually(t, "the re-threshold run", func() bool { return g.cur.runID != run })
-	eventually(t, "the review list to follow", func() bool { return len(g.review.Defects()) == len(g.cur.dets) })
+	guiEventually(t, "the re-threshold run", func() bool { return g.cur.runID != run })
+	guiEventually(t, "the review list to follow", func() bool { return len(g.review.Defects()) == len(g.cur.dets) })
 	if len(g.cur.dets) > n {
 		t.Errorf("threshold 3 gave %d defects, more than %d at 1", len(g.cur.dets), n)
 	}
@@ -118,7 +118,7 @@ func TestGUIReviewLabelThresholdFlow(t *testing.T) {
 	t.Logf("%d → %d defects, %d still accepted", n, len(g.cur.dets), accepted)
 }
 
-func pt(x, y float64) geom.Point { return geom.Point{X: x, Y: y} }
+func guiPt(x, y float64) geom.Point { return geom.Point{X: x, Y: y} }
 
 func TestGUIModelPathFindsAShippedModel(t *testing.T) {
 	p, err := guiModelPath()
