@@ -549,10 +549,17 @@ func uiDefects(ds []store.Detection) []ui.Defect {
 	return out
 }
 
-// Export writes the project into dir/<project>-<format> (a new folder).
+// Export writes the project into a new folder dir/<project>-<format> (or -2, -3, … when
+// that exists, so nothing already exported is touched).
 func (b *backend) Export(ctx context.Context, format, dir string) error {
 	name := strings.TrimSuffix(filepath.Base(b.st.Path()), filepath.Ext(b.st.Path()))
 	out := filepath.Join(dir, name+"-"+format)
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(out); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		out = filepath.Join(dir, fmt.Sprintf("%s-%s-%d", name, format, i))
+	}
 	if _, err := exportProject(ctx, b.st.Path(), format, out, io.Discard); err != nil {
 		return err
 	}

@@ -118,6 +118,22 @@ func TestGUIBackendRunReviewRethreshold(t *testing.T) {
 	if items, _ = b.Images(); items[0].Status != ui.Reviewed {
 		t.Errorf("status after review %v, want reviewed", items[0].Status)
 	}
+	// Export writes a new folder named after the project and the format.
+	out := t.TempDir()
+	for _, f := range ui.ExportFormats {
+		if err := b.Export(ctx, f, out); err != nil {
+			t.Fatalf("export %s: %v", f, err)
+		}
+		if st, err := os.Stat(filepath.Join(out, "p-"+f)); err != nil || !st.IsDir() {
+			t.Errorf("export %s: no folder p-%s (%v)", f, f, err)
+		}
+	}
+	if err := b.Export(ctx, "coco", out); err != nil {
+		t.Errorf("second coco export: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "p-coco-2")); err != nil {
+		t.Errorf("a second export did not go to a new folder: %v", err)
+	}
 
 	// Re-thresholding stores a new run whose overlapping detections keep their decisions.
 	if err := b.SaveThreshold(ctx, 0.8); err != nil {
