@@ -518,8 +518,11 @@ func (g *gui) setLabelMode(on bool) {
 	}
 	g.viewer.SetEditor(nil)
 	if g.cur != nil {
-		if err := g.b.reload(context.Background(), g.cur); err != nil {
-			g.showError(err)
+		ls, err := g.b.st.Labels(context.Background(), g.cur.im.ID)
+		if err != nil {
+			g.showError(fmt.Errorf("read labels: %w", err))
+		} else {
+			g.cur.labels = ls
 		}
 		g.viewer.SetLabels(uiLabels(g.cur))
 	}
