@@ -533,7 +533,10 @@ func (v *Viewer) shapes() []Shape {
 				continue
 			}
 			c := decisionColor(d.Decision)
-			w := 2
+			w := 1
+			if v.view.Zoom >= 1 {
+				w = 2
+			}
 			if d.ID == v.selected {
 				c, w = color.RGBA{255, 255, 255, 255}, 3
 			}
