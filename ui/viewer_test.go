@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hisirdesk/hisir/engine/geom"
@@ -216,5 +217,58 @@ func TestViewerCapsOutlines(t *testing.T) {
 	}
 	if last := shapes[len(shapes)-1]; last.Width != 3 {
 		t.Errorf("the selected defect beyond the cap is not drawn highlighted: %+v", last)
+	}
+}
+
+func TestViewerTwinModes(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 100, 100))
+	twin := image.NewRGBA(image.Rect(0, 0, 100, 100))
+	for i := range twin.Pix {
+		twin.Pix[i] = 255
+	}
+	v, _ := newTestViewer(t, img, 200, 100, 1)
+	v.SetTwin(twin)
+	frame := func() *image.RGBA {
+		return test.WidgetRenderer(v).(*viewerRenderer).frame.Image.(*image.RGBA)
+	}
+	// Side by side: each half shows one image, fitted to the half; a tap on the right half
+	// maps to the same image pixel as on the left.
+	v.SetTwinMode(TwinSideBySide)
+	if l, r := rgbaAt(frame(), 50, 50), rgbaAt(frame(), 150, 50); l[0] != 0 || r[0] != 255 {
+		t.Errorf("side by side: left %v right %v", l, r)
+	}
+	var tapped []geom.Point
+	v.OnTapped = func(p geom.Point) { tapped = append(tapped, p) }
+	test.TapAt(v, fyne.NewPos(30, 40))
+	test.TapAt(v, fyne.NewPos(130, 40))
+	if len(tapped) != 2 || tapped[0] != tapped[1] {
+		t.Errorf("taps on the two panes mapped to %v, want the same pixel", tapped)
+	}
+	// Flicker: Flick swaps what is drawn.
+	v.SetTwinMode(TwinFlicker)
+	before := rgbaAt(frame(), 100, 50)
+	v.Flick()
+	after := rgbaAt(frame(), 100, 50)
+	if before[0] != 0 || after[0] != 255 {
+		t.Errorf("flicker: %v then %v, want image then twin", before, after)
+	}
+	test.Type(v, " ")
+	if got := rgbaAt(frame(), 100, 50); got[0] != 0 {
+		t.Errorf("space did not flick back: %v", got)
+	}
+}
+
+func TestViewerHoverReportsPixel(t *testing.T) {
+	v, _ := newTestViewer(t, checker(100, 100, 10), 100, 100, 2)
+	var got []image.Point
+	v.OnHover = func(p image.Point, ok bool) {
+		if ok {
+			got = append(got, p)
+		}
+	}
+	v.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: fyne.NewPos(10.2, 20.7)}})
+	// 100×100 image in a 100×100 widget at scale 2: fit zoom 2, so widget units are pixels.
+	if len(got) != 1 || got[0] != image.Pt(10, 20) {
+		t.Errorf("hover reported %v, want (10,20)", got)
 	}
 }
