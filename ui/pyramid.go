@@ -3,6 +3,7 @@ package ui
 import (
 	"image"
 	"image/draw"
+	"runtime"
 	"sync"
 )
 
@@ -47,7 +48,8 @@ func (p *Pyramid) Thumbnail(max int) *image.RGBA {
 	return m
 }
 
-// toRGBA returns img as a tight RGBA whose bounds start at (0,0).
+// toRGBA returns img as a tight RGBA whose bounds start at (0,0), converting row bands
+// in parallel.
 func toRGBA(img image.Image) *image.RGBA {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -55,9 +57,36 @@ func toRGBA(img image.Image) *image.RGBA {
 		return m
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	parallelRows(h, func(y0, y1 int) { convertRows(dst, img, y0, y1) })
+	return dst
+}
+
+// parallelRows runs f on disjoint row bands [y0, y1) covering [0, h), one per CPU.
+func parallelRows(h int, f func(y0, y1 int)) {
+	n := min(runtime.GOMAXPROCS(0), max(1, h/64))
+	if n <= 1 {
+		f(0, h)
+		return
+	}
+	var wg sync.WaitGroup
+	for k := 0; k < n; k++ {
+		y0, y1 := h*k/n, h*(k+1)/n
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(y0, y1)
+		}()
+	}
+	wg.Wait()
+}
+
+// convertRows converts rows [y0, y1) of img (relative to its bounds) into dst.
+func convertRows(dst *image.RGBA, img image.Image, y0, y1 int) {
+	b := img.Bounds()
+	w := b.Dx()
 	switch m := img.(type) {
 	case *image.NRGBA:
-		for y := 0; y < h; y++ {
+		for y := y0; y < y1; y++ {
 			s := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:4*w]
 			d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 			for i := 0; i < len(s); i += 4 {
@@ -73,7 +102,7 @@ func toRGBA(img image.Image) *image.RGBA {
 			}
 		}
 	case *image.Gray:
-		for y := 0; y < h; y++ {
+		for y := y0; y < y1; y++ {
 			s := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:w]
 			d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 			for x, v := range s {
@@ -81,7 +110,7 @@ func toRGBA(img image.Image) *image.RGBA {
 			}
 		}
 	case *image.RGBA64:
-		for y := 0; y < h; y++ {
+		for y := y0; y < y1; y++ {
 			s := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:8*w]
 			d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 			for x := 0; x < w; x++ {
@@ -89,7 +118,7 @@ func toRGBA(img image.Image) *image.RGBA {
 			}
 		}
 	case *image.NRGBA64:
-		for y := 0; y < h; y++ {
+		for y := y0; y < y1; y++ {
 			s := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:8*w]
 			d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 			for x := 0; x < w; x++ {
@@ -101,9 +130,9 @@ func toRGBA(img image.Image) *image.RGBA {
 			}
 		}
 	default: // YCbCr and RGBA have fast paths in image/draw
-		draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
+		r := image.Rect(0, y0, w, y1)
+		draw.Draw(dst, r, img, b.Min.Add(image.Pt(0, y0)), draw.Src)
 	}
-	return dst
 }
 
 // halveRGBA box-filters src by 2 in each direction (odd edges repeat the last pixel).
@@ -111,7 +140,15 @@ func halveRGBA(src *image.RGBA) *image.RGBA {
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 	w, h := (sw+1)/2, (sh+1)/2
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
+	parallelRows(h, func(ya, yb int) { halveRows(dst, src, ya, yb) })
+	return dst
+}
+
+// halveRows fills rows [ya, yb) of dst, the 2× box-filtered src.
+func halveRows(dst, src *image.RGBA, ya, yb int) {
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	w := dst.Rect.Dx()
+	for y := ya; y < yb; y++ {
 		y0, y1 := 2*y, min(2*y+1, sh-1)
 		r0 := src.Pix[y0*src.Stride:]
 		r1 := src.Pix[y1*src.Stride:]
@@ -123,7 +160,6 @@ func halveRGBA(src *image.RGBA) *image.RGBA {
 			}
 		}
 	}
-	return dst
 }
 
 // Scores is a per-pixel score map (calibrated anomaly scores) with lazily built
