@@ -366,14 +366,15 @@ func (e *LabelEditor) EndDrag() {
 func (e *LabelEditor) shapes() []Shape {
 	out := make([]Shape, 0, len(e.labels)+1)
 	for i, l := range e.labels {
-		s := Shape{Polygon: l.Polygon, Color: ClassColor(l.Class), Width: 2, Active: -1}
+		// A copy: the render goroutine reads it while drags keep editing the label.
+		s := Shape{Polygon: slices.Clone(l.Polygon), Color: ClassColor(l.Class), Width: 2, Active: -1}
 		if i == e.sel {
 			s.Width, s.Handles, s.Active = 3, true, e.vtx
 		}
 		out = append(out, s)
 	}
 	if len(e.draft) > 0 {
-		out = append(out, Shape{Polygon: e.draft, Color: color.RGBA{0, 230, 255, 255}, Width: 2, Open: true, Handles: true, Active: 0})
+		out = append(out, Shape{Polygon: slices.Clone(e.draft), Color: color.RGBA{0, 230, 255, 255}, Width: 2, Open: true, Handles: true, Active: 0})
 	}
 	return out
 }
