@@ -215,6 +215,8 @@ func (g *gui) build() {
 		items := g.project.Shown()
 		if len(items) > 0 {
 			g.openImage(items[0].ID)
+		} else {
+			g.setStatus("The project is empty: add a folder of board photos with + in the toolbar, or start with hisir --demo.")
 		}
 		if g.opts.autorun {
 			if ids, err := g.b.notRun(context.Background()); err != nil {
