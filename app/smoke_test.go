@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"image"
 	"image/png"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hisirdesk/hisir/store"
 )
 
 // TestSmokeDemoWindow is the real-window test: it builds hisir, opens `hisir --demo`
@@ -98,6 +101,24 @@ func TestSmokeDemoWindow(t *testing.T) {
 		t.Errorf("after pressing 1 only %.1f%% of the screen changed", 100*diff)
 	}
 
+	// Review keys reach the store: A accepts the selected defect, Ctrl+Z takes it back.
+	project := filepath.Join(tmp, "cache", "hisir", "demo", "demo.hisir")
+	key := func(k string) {
+		t.Helper()
+		if out, err := exec.Command("xdotool", "search", "--name", "HiSIR Desk", "windowfocus", "key", "--clearmodifiers", k).CombinedOutput(); err != nil {
+			t.Fatalf("xdotool key %s: %v\n%s", k, err, out)
+		}
+		time.Sleep(1500 * time.Millisecond)
+	}
+	key("a")
+	if n := acceptedIn(t, project); n != 1 {
+		t.Errorf("after A the project has %d accepted detections, want 1", n)
+	}
+	key("ctrl+z")
+	if n := acceptedIn(t, project); n != 0 {
+		t.Errorf("after Ctrl+Z the project has %d accepted detections, want 0", n)
+	}
+
 	data, err := os.ReadFile(filepath.Join(tmp, "shot1.png"))
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +126,29 @@ func TestSmokeDemoWindow(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "docs", "screenshot.png"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// acceptedIn counts the accepted detections of a project (opened beside the running app).
+func acceptedIn(t *testing.T, path string) int {
+	t.Helper()
+	st, err := store.OpenExisting(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.Runs(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range runs {
+		ds, err := st.RunDetections(context.Background(), r.ID, store.Accepted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(ds)
+	}
+	return n
 }
 
 // screenshot grabs the whole X screen with imagemagick.
