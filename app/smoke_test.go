@@ -119,6 +119,16 @@ func TestSmokeDemoWindow(t *testing.T) {
 		t.Errorf("after Ctrl+Z the project has %d accepted detections, want 0", n)
 	}
 
+	// Dragging the threshold slider (under the viewer) and releasing saves the threshold.
+	if out, err := exec.Command("xdotool", "mousemove", "730", "930", "mousedown", "1",
+		"mousemove", "780", "930", "mousemove", "850", "930", "mousemove", "900", "930", "mouseup", "1").CombinedOutput(); err != nil {
+		t.Fatalf("xdotool drag: %v\n%s", err, out)
+	}
+	time.Sleep(3 * time.Second)
+	if v, ok := thresholdIn(t, project); !ok || v <= 1.2 {
+		t.Errorf("after dragging the slider right the saved threshold is %v (set %v), want above 1.2", v, ok)
+	}
+
 	data, err := os.ReadFile(filepath.Join(tmp, "shot1.png"))
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +159,25 @@ func acceptedIn(t *testing.T, path string) int {
 		n += len(ds)
 	}
 	return n
+}
+
+// thresholdIn reads the saved threshold of the project's first model.
+func thresholdIn(t *testing.T, path string) (float64, bool) {
+	t.Helper()
+	st, err := store.OpenExisting(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ms, err := st.Models(context.Background())
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("models: %v %v", ms, err)
+	}
+	v, ok, err := st.Threshold(context.Background(), ms[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, ok
 }
 
 // screenshot grabs the whole X screen with imagemagick.
