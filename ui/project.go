@@ -108,7 +108,9 @@ func NewProjectScreen(p Project, runner BatchRunner, exporter Exporter, win fyne
 			if it.Status == Flagged || it.Status == Reviewed {
 				st = fmt.Sprintf("%s (%d)", st, it.Defects)
 			}
-			c.Objects[2].(*widget.Label).SetText(st)
+			lbl := c.Objects[2].(*widget.Label)
+			lbl.Importance = statusImportance(it.Status)
+			lbl.SetText(st)
 			img := c.Objects[1].(*canvas.Image)
 			img.Image = s.thumb(it.ID)
 			img.Refresh()
@@ -123,6 +125,17 @@ func NewProjectScreen(p Project, runner BatchRunner, exporter Exporter, win fyne
 	s.filterSel.SetSelected(filterAll)
 	s.ExtendBaseWidget(s)
 	return s
+}
+
+// statusImportance colours a status: flagged warns, reviewed and clean are done.
+func statusImportance(s ImageStatus) widget.Importance {
+	switch s {
+	case Flagged:
+		return widget.WarningImportance
+	case Reviewed, Clean:
+		return widget.SuccessImportance
+	}
+	return widget.LowImportance
 }
 
 // thumb returns a cached thumbnail or starts loading it off the UI goroutine.
