@@ -27,11 +27,11 @@ const appID = "io.hisirdesk.hisir"
 
 // runGUI opens the desktop app: `hisir`, `hisir --demo`, `hisir --project FILE --model FILE`.
 func runGUI(args []string) error {
-	fs := newFlagSet("", "[--demo] [--project FILE] [--model FILE]", os.Stderr)
+	fs := newFlagSet("[--demo]", "[--project FILE] [--model FILE] [--run]", os.Stderr)
 	var o guiOptions
 	fs.BoolVar(&o.demo, "demo", false, "open the demo project on the bundled sample panel and run the model on it")
-	fs.StringVar(&o.project, "project", "", "project file to open (created when missing); default: the last one, or projects/default.hisir in the user's data folder")
-	fs.StringVar(&o.model, "model", "", "ONNX model (default "+defaultModel+" beside the executable or in the repository)")
+	fs.StringVar(&o.project, "project", "", "project file to open (created when missing); default: the last one, or hisir/projects/default.hisir in the user's config folder")
+	fs.StringVar(&o.model, "model", "", "ONNX model (default "+defaultModel+" beside the executable or in the repository, else the first model in assets/models; --demo falls back to "+demoFallbackModel+")")
 	fs.BoolVar(&o.autorun, "run", false, "run the model on every image not run yet when the project opens")
 	if err := parseFlags(fs, args); err != nil {
 		if err == errHelp {
