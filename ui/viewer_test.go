@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -271,4 +272,28 @@ func TestViewerHoverReportsPixel(t *testing.T) {
 	if len(got) != 1 || got[0] != image.Pt(10, 20) {
 		t.Errorf("hover reported %v, want (10,20)", got)
 	}
+}
+
+func TestViewerRendersOffTheUIGoroutine(t *testing.T) {
+	test.NewTempApp(t)
+	v := NewViewer() // asynchronous: frames come from the render goroutine through fyne.Do
+	win := test.NewTempWindow(t, v)
+	win.SetPadded(false)
+	win.Resize(fyne.NewSize(160, 120))
+	v.SetImage(checker(320, 240, 16))
+	r := test.WidgetRenderer(v).(*viewerRenderer)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if m, ok := r.frame.Image.(*image.RGBA); ok && m.Rect.Dx() == 160 && m.Rect.Dy() == 120 {
+			// fit: 320×240 at zoom 0.5 from level 1, where 16-px squares are 8 px
+			if rgbaAt(m, 12, 4) == [4]uint8{255, 255, 255, 255} && rgbaAt(m, 4, 12) == [4]uint8{255, 255, 255, 255} && rgbaAt(m, 12, 12)[0] == 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no frame of the window's size arrived from the render goroutine")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.Destroy()
 }
