@@ -47,14 +47,23 @@ func TestGUIReviewLabelThresholdFlow(t *testing.T) {
 	g := newGUI(a, w, guiOptions{})
 	g.b = b
 	g.build()
-	guiEventually(t, "the image to open", func() bool { return g.cur != nil && len(g.review.Defects()) > 0 })
+	// Opening is asynchronous: wait for the defects and their selection, then let the UI
+	// goroutine drain so no late refresh lands between the keys below.
+	guiEventually(t, "the image to open", func() bool {
+		_, sel := g.review.Selected()
+		return g.cur != nil && len(g.review.Defects()) > 0 && sel
+	})
+	fyne.DoAndWait(func() {})
 	n := len(g.review.Defects())
 
 	// Review by keyboard through the window's handler: accept the first, reject the second.
 	first, _ := g.review.Selected()
 	g.typedRune('a')
 	g.typedRune('r')
-	d1, _ := b.st.Detection(ctx, first.ID)
+	d1, err := b.st.Detection(ctx, first.ID)
+	if err != nil {
+		t.Fatalf("detection %d: %v", first.ID, err)
+	}
 	if d1.Status != store.Accepted {
 		t.Errorf("after A the store has %q, want accepted", d1.Status)
 	}
