@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,11 +35,7 @@ func main() {
 // run dispatches and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		if err := runGUI(nil); err != nil {
-			fmt.Fprintln(stderr, "hisir:", err)
-			return 1
-		}
-		return 0
+		return guiExit(runGUI(nil), stderr)
 	}
 	name := args[0]
 	switch name {
@@ -50,11 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		if strings.HasPrefix(name, "-") {
 			// Flags without a subcommand go to the GUI (e.g. --project, --model).
-			if err := runGUI(args); err != nil {
-				fmt.Fprintln(stderr, "hisir:", err)
-				return 1
-			}
-			return 0
+			return guiExit(runGUI(args), stderr)
 		}
 		fmt.Fprintf(stderr, "hisir: unknown command %q\n\n", name)
 		usage(stderr)
@@ -71,6 +64,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// guiExit turns the GUI's result into an exit code; flag errors were already printed.
+func guiExit(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintln(stderr, "hisir:", err)
+	return 1
 }
 
 func usage(w io.Writer) {
