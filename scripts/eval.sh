@@ -45,8 +45,10 @@ say() { printf '\033[1meval:\033[0m %s\n' "$*" >&2; }
 need() { [ -e "$1" ] || { echo "eval: missing $1 ($2)" >&2; exit 1; }; }
 
 # ev NAME ARGS...: one `hisir eval --json` run, kept as $RES/NAME.json (and its command line).
+# A result that exists is kept (rerun with HISIR_EVAL_FORCE=1, or delete it).
 ev() {
   local name="$1"; shift
+  if [ -s "$RES/$name.json" ] && [ -z "${HISIR_EVAL_FORCE:-}" ]; then say "eval $name: kept"; return; fi
   say "eval $name: hisir eval $*"
   local t0=$SECONDS
   "$HISIR" eval --json --threads "$THREADS" "$@" >"$RES/$name.json.tmp"
@@ -161,34 +163,65 @@ stage_real() {
 }
 
 stage_panel() {
-  # Four 2x2 panels of real photos (downscaled to 1000x667 each, so a panel is 2000x1334 like
-  # one photo): panel k holds anomaly k at position k and three held-out normals. The call is
-  # right when the board with the highest mean of its top-1% calibrated scores is the anomalous one.
+  # Composed multi-board panels of real photos at full resolution (2x2 photos of 2000x1334 =
+  # 4000x2668, a 4K-class panel): panel k holds anomaly k at board position k (0 top-left,
+  # 1 top-right, 2 bottom-left, 3 bottom-right) and three held-out normals. Per board: the peak
+  # calibrated score and the mean of its top 1%; a board is flagged when its peak reaches the
+  # default threshold (1.0 = the 99.9th percentile of normal pixels); the panel's call is the
+  # board with the largest top-1% mean.
   need "$MODELS/circuitboard.onnx" "trained by train/ (docs/training.md)"
-  local lk="$DATA/lookout-circuitboard/mini_data" pd="$EVAL_DIR/panel"
+  local lk="$DATA/lookout-circuitboard/mini_data" pd="$EVAL_DIR/panel" n="${HISIR_PANELS:-4}"
   rm -rf "$pd"; mkdir -p "$pd/in" "$pd/out"
-  "$PY" - "$pd/in" "$EVAL_DIR/lookout-heldout.txt" "$lk"/extra_images/extra_images-anomaly_{1,2,3,4}.jpg <<'EOF'
+  local anomalies=()
+  for k in $(seq 1 "$n"); do anomalies+=("$lk/extra_images/extra_images-anomaly_$k.jpg"); done
+  "$PY" - "$pd/in" "$EVAL_DIR/lookout-heldout.txt" "${anomalies[@]}" <<'EOF'
 import sys, pathlib
 from PIL import Image
 out, normals, anomalies = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]).read_text().split(), sys.argv[3:]
-W, H = 1000, 667
 for k, a in enumerate(anomalies):
-    boards = [n for n in normals][:3]
-    boards.insert(k, a)
+    boards = normals[k % len(normals):] + normals[:k % len(normals)]
+    boards = boards[:3]
+    boards.insert(k % 4, a)
+    ims = [Image.open(b).convert("RGB") for b in boards]
+    W, H = ims[0].size
     pan = Image.new("RGB", (2 * W, 2 * H))
-    for i, b in enumerate(boards):
-        with Image.open(b) as im:
-            pan.paste(im.convert("RGB").resize((W, H), Image.BILINEAR), ((i % 2) * W, (i // 2) * H))
-    pan.save(out / f"panel{k}_anomaly_at_{k}.png")
+    for i, im in enumerate(ims):
+        pan.paste(im, ((i % 2) * W, (i // 2) * H))
+    pan.save(out / f"panel{k}_anomaly_at_{k % 4}.png", compress_level=1)
 EOF
-  "$HISIR" infer --model "$MODELS/circuitboard.onnx" --threads "$THREADS" --json --out "$pd/out" "$pd"/in/*.png >"$RES/E_panel_infer.json"
-  "$HISIR" infer --help >/dev/null
-  say "panel maps in $pd/out"
+  "$HISIR" infer --model "$MODELS/circuitboard.onnx" --threads "$THREADS" --json --out "$pd/out" "$pd"/in/*.png >"$pd/infer.json"
+  "$PY" - "$pd" >"$RES/E_panel.json" <<'EOF'
+import json, sys, pathlib
+import numpy as np
+from PIL import Image
+pd = pathlib.Path(sys.argv[1])
+rows = []
+for rep in sorted((pd / "out").glob("*_defects.json")):
+    r = json.loads(rep.read_text())
+    stem = rep.name[: -len("_defects.json")]
+    truth = int(stem.rsplit("_", 1)[1])
+    m = np.asarray(Image.open(pd / "out" / f"{stem}_map.png"), dtype=np.float64) / 65535 * r["settings"]["map_scale"]
+    H, W = m.shape
+    boards = []
+    for i in range(4):
+        q = m[(i // 2) * H // 2:(i // 2 + 1) * H // 2, (i % 2) * W // 2:(i % 2 + 1) * W // 2].ravel()
+        top = np.sort(q)[-max(1, q.size // 100):]
+        boards.append({"board": i, "peak": float(q.max()), "top1pct_mean": float(top.mean()),
+                       "flagged": bool(q.max() >= r["settings"]["threshold"])})
+    call = max(boards, key=lambda b: b["top1pct_mean"])["board"]
+    rows.append({"panel": stem, "anomalous_board": truth, "called_board": call, "correct": call == truth,
+                 "flagged": [b["board"] for b in boards if b["flagged"]], "boards": boards,
+                 "seconds": r["timings_ms"]["total"] / 1000})
+print(json.dumps({"panels": rows, "correct": sum(r["correct"] for r in rows), "of": len(rows)}, indent=1))
+EOF
+  mkdir -p "$FIG"
+  convert "$pd/out/panel1_anomaly_at_1_overlay.png" -resize 1000x "$FIG/panel_overlay.png"
+  say "panel calls: $(jq -c '[.correct, .of]' "$RES/E_panel.json") (maps in $pd/out)"
 }
 
 stage_merge() {
   need "$MODELS/synth4k.onnx" "trained by train/ (docs/training.md)"
-  local n="${HISIR_MERGE_LIMIT:-4}"   # 4 defective + 4 defect-free 4K panels per variant
+  local n="${HISIR_MERGE_LIMIT:-3}"   # 3 defective + 3 defect-free 4K panels per variant
   for m in rops average none; do
     ev "F_merge_$m" --model "$MODELS/synth4k.onnx" --merge "$m" --cell-stat max --limit "$n" "$DS/synth4k"
   done
@@ -253,7 +286,7 @@ stage_table() {
   say "results in $RES"
   local f
   for f in "$RES"/*.json; do
-    case "$f" in *E_panel_infer.json) continue ;; esac
+    case "$f" in *E_panel.json) continue ;; esac
     jq -r --arg n "$(basename "$f" .json)" '
       def p: if . == null then "–" else (. * 10000 | round / 10000 | tostring) end;
       (if type == "array" then .[] else . end) |
