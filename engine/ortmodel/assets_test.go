@@ -10,7 +10,8 @@ import (
 	"github.com/hisirdesk/hisir/engine"
 )
 
-// shippedModels lists assets/models/*.onnx; the app ships them, so there must be some.
+// shippedModels lists assets/models/*.onnx; the app ships them, so there must be some,
+// the default synth4k.onnx among them.
 func shippedModels(t *testing.T) []string {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(repoRoot(t), "assets", "models", "*.onnx"))
@@ -20,7 +21,13 @@ func shippedModels(t *testing.T) []string {
 	if len(paths) == 0 {
 		t.Fatal("no model in assets/models: the trained models must be committed there")
 	}
-	return paths
+	for _, p := range paths {
+		if filepath.Base(p) == "synth4k.onnx" {
+			return paths
+		}
+	}
+	t.Fatalf("assets/models lacks synth4k.onnx, the app's default model (has %v)", paths)
+	return nil
 }
 
 // irVersion reads ModelProto.ir_version (field 1, varint), which exporters write first.
