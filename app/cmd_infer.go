@@ -211,6 +211,35 @@ type inferRun struct {
 	settings inferSettings
 	cmap     *render.Colormap
 	stems    map[string]int
+	progress io.Writer // a terminal for the live patch count, or nil
+}
+
+// terminal returns w when it is a character device (an interactive terminal), else nil.
+func terminal(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return w
+		}
+	}
+	return nil
+}
+
+// progressFunc prints "image: patches done/total" on one terminal line, at most every
+// 200 ms; it returns nil (no progress) when there is no terminal.
+func (r *inferRun) progressFunc(path string) func(done, total int) {
+	if r.progress == nil {
+		return nil
+	}
+	var last time.Time
+	return func(done, total int) {
+		if now := time.Now(); done == total || now.Sub(last) >= 200*time.Millisecond {
+			last = now
+			fmt.Fprintf(r.progress, "\r\033[K%s: patches %d/%d", filepath.Base(path), done, total)
+			if done == total {
+				fmt.Fprint(r.progress, "\r\033[K")
+			}
+		}
+	}
 }
 
 func infer(ctx context.Context, c inferConfig, stdout, stderr io.Writer) error {
@@ -281,7 +310,7 @@ func infer(ctx context.Context, c inferConfig, stdout, stderr io.Writer) error {
 		return fmt.Errorf("output folder: %w", err)
 	}
 	r := &inferRun{
-		cfg: c, info: info, pipe: pipe, cmap: cmap, stems: map[string]int{},
+		cfg: c, info: info, pipe: pipe, cmap: cmap, stems: map[string]int{}, progress: terminal(stderr),
 		settings: inferSettings{
 			Norm: norm, Threshold: threshold, MinArea: c.minArea, Merge: opts.Merge, CellStat: opts.CellStat,
 			Reduce: opts.Reduce, BlurSigma: opts.BlurSigma, TDiff: pipe.TDiff(), Batch: opts.BatchSize, MapScale: mapScale,
@@ -338,7 +367,7 @@ func (r *inferRun) one(ctx context.Context, path string) (inferSummary, error) {
 	}
 	var t inferTimings
 	t.Decode = ms(time.Since(start))
-	res, err := r.pipe.Run(ctx, img, nil)
+	res, err := r.pipe.Run(ctx, img, r.progressFunc(path))
 	if err != nil {
 		return s, fmt.Errorf("%s: %w", path, err)
 	}

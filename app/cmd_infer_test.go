@@ -354,3 +354,22 @@ func TestInferDefaultModel(t *testing.T) {
 		t.Errorf("scores: max %v, raw [%v, %v]", rep.MaxScore, rep.RawMin, rep.RawMax)
 	}
 }
+
+func TestInferProgress(t *testing.T) {
+	var buf bytes.Buffer
+	if terminal(&buf) != nil {
+		t.Error("a buffer counted as a terminal")
+	}
+	r := &inferRun{progress: &buf}
+	f := r.progressFunc("/some/dir/board.png")
+	f(1, 4) // printed: the first call
+	f(2, 4) // skipped: within 200 ms
+	f(4, 4) // printed and cleared: the last call
+	got := buf.String()
+	if !strings.Contains(got, "board.png: patches 1/4") || strings.Contains(got, "2/4") || !strings.Contains(got, "4/4") {
+		t.Errorf("progress output %q", got)
+	}
+	if (&inferRun{}).progressFunc("x.png") != nil {
+		t.Error("progress without a terminal")
+	}
+}
