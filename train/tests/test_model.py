@@ -18,7 +18,8 @@ def test_output_shapes(backbone: str, gate: bool, pe: bool) -> None:
     torch.manual_seed(0)
     m = build_model(tiny_config(backbone, gate, pe)).eval()
     x, p = torch.rand(3, 3, 32, 32), torch.rand(3, 2)
-    out, g = m(x, p)
+    with torch.no_grad():
+        out, g = m(x, p)
     assert out.shape == (3, 3, 32, 32) and g.shape == (3, 1, 32, 32)
     assert float(out.min()) >= 0 and float(out.max()) <= 1
     assert float(g.min()) >= 0 and float(g.max()) <= 1
@@ -29,7 +30,8 @@ def test_output_shapes(backbone: str, gate: bool, pe: bool) -> None:
 @pytest.mark.parametrize("backbone", ["swin", "resnet"])
 def test_default_config_shapes(backbone: str) -> None:
     m = build_model(default_config(backbone)).eval()
-    out, g = m(torch.rand(1, 3, 128, 128), torch.rand(1, 2))
+    with torch.no_grad():
+        out, g = m(torch.rand(1, 3, 128, 128), torch.rand(1, 2))
     assert out.shape == (1, 3, 128, 128) and g.shape == (1, 1, 128, 128)
 
 
