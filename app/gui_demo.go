@@ -117,7 +117,8 @@ func generateDemoPanel(dir string) (string, error) {
 			return img, nil
 		}
 	}
-	p, err := synth.Generate(synth.DefaultConfig(2026), 0, true)
+	// The board design the shipped synth4k model was trained on (seed 42), a test panel.
+	p, err := synth.Generate(synth.DefaultConfig(42), 1_000_003, true)
 	if err != nil {
 		return "", fmt.Errorf("demo: generate a sample panel: %w", err)
 	}
