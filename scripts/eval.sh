@@ -259,6 +259,38 @@ stage_figures() {
   for f in "$EVAL_DIR"/plots/A/*.png; do [ -e "$f" ] && cp "$f" "$FIG/synth4k_$(basename "$f")"; done
   for f in "$EVAL_DIR"/plots/B/*.png; do [ -e "$f" ] && cp "$f" "$FIG/deeppcb_$(basename "$f")"; done
   for f in "$EVAL_DIR"/plots/C/*.png; do [ -e "$f" ] && cp "$f" "$FIG/inject_$(basename "$f")"; done
+  # Precision-recall over the swept global thresholds (one point per threshold), Table A methods.
+  "$PY" - "$FIG/synth4k_pr.png" "$RES"/A_synth_hisir.json "$RES"/A_synth_golden_board.json "$RES"/A_synth_golden_twin.json <<'EOF'
+import json, sys
+from PIL import Image, ImageDraw
+out, files = sys.argv[1], sys.argv[2:]
+W, H, L, R, T, B = 640, 480, 60, 20, 30, 50
+im = Image.new("RGB", (W, H), "white")
+d = ImageDraw.Draw(im)
+px = lambda r: L + r * (W - L - R)
+py = lambda p: H - B - p * (H - T - B)
+for k in range(5):
+    v = k / 4
+    d.line([px(v), py(0), px(v), py(1)], fill=(225, 225, 225)); d.line([px(0), py(v), px(1), py(v)], fill=(225, 225, 225))
+    d.text((px(v) - 8, py(0) + 6), f"{v:.2f}", fill="black"); d.text((8, py(v) - 6), f"{v:.2f}", fill="black")
+d.rectangle([px(0), py(1), px(1), py(0)], outline="black")
+d.text((px(0.5) - 20, H - 22), "recall", fill="black"); d.text((8, 8), "precision (defects, IoU > 0.5; one global threshold swept)", fill="black")
+colors = [(31, 119, 180), (214, 39, 40), (44, 160, 44)]
+for i, (f, c) in enumerate(zip(files, colors)):
+    r = json.load(open(f))
+    pts = []
+    for x in r["curve"]:
+        tp, fp, fn = x["tp"], x["fp"], x["fn"]  # as engine/evaluate: FP on the test images
+        p = tp / (tp + fp) if tp + fp else 1.0
+        rc = tp / (tp + fn) if tp + fn else 0.0
+        pts.append((px(rc), py(p)))
+    d.line(pts, fill=c, width=2)
+    for q in pts:
+        d.ellipse([q[0] - 2, q[1] - 2, q[0] + 2, q[1] + 2], fill=c)
+    d.line([px(0.55), py(0.95) + 16 * i, px(0.62), py(0.95) + 16 * i], fill=c, width=3)
+    d.text((px(0.64), py(0.95) + 16 * i - 6), r["method"], fill="black")
+im.save(out)
+EOF
   # Heatmap overlay on the first defective 4K panel (test_0000), cropped to 960x540 around its
   # first defect, beside the same crop of the input.
   need "$MODELS/synth4k.onnx" "trained by train/ (docs/training.md)"
@@ -277,8 +309,9 @@ cx, cy = x + w / 2, y + h / 2
 print(f"{W}x{H}+{int(max(0, min(3840 - W, cx - W / 2)))}+{int(max(0, min(2160 - H, cy - H / 2)))}")
 EOF
 )
-  convert "$ov/test_0000_overlay.png" -crop "$crop" +repage "$FIG/synth4k_overlay_crop.png"
-  convert "$img" -crop "$crop" +repage "$FIG/synth4k_input_crop.png"
+  convert "$img" -crop "$crop" +repage "$ov/input_crop.png"
+  convert "$ov/test_0000_overlay.png" -crop "$crop" +repage "$ov/overlay_crop.png"
+  convert "$ov/input_crop.png" "$ov/overlay_crop.png" +append -resize 1400x "$FIG/synth4k_overlay_crop.png"
   say "figures in $FIG (crop $crop)"
 }
 
