@@ -216,7 +216,7 @@ print(json.dumps({"panels": rows, "correct": sum(r["correct"] for r in rows), "o
 EOF
   mkdir -p "$FIG"
   convert "$pd/out/panel1_anomaly_at_1_overlay.png" -resize 1000x "$FIG/panel_overlay.png"
-  say "panel calls: $(jq -c '[.correct, .of]' "$RES/E_panel.json") (maps in $pd/out)"
+  say "panel calls in $RES/E_panel.json (maps in $pd/out)"
 }
 
 stage_merge() {
@@ -317,14 +317,23 @@ EOF
 
 stage_table() {
   say "results in $RES"
-  local f
-  for f in "$RES"/*.json; do
-    case "$f" in *E_panel.json) continue ;; esac
-    jq -r --arg n "$(basename "$f" .json)" '
-      def p: if . == null then "–" else (. * 10000 | round / 10000 | tostring) end;
-      (if type == "array" then .[] else . end) |
-      "| \($n) | \(.method) | \(.images) | \(.pixel_auroc|p) | \(.aupro|p) | \(.defect_precision|p) | \(.defect_recall|p) | \(.fp_per_defect_free_image|p) | \(.image_auroc|p) | \(.seconds_per_image*100|round/100) | \(.threshold*1000|round/1000) |"' "$f"
-  done
+  "$PY" - "$RES" <<'EOF'
+import json, sys, pathlib
+res = pathlib.Path(sys.argv[1])
+f = lambda v: "–" if v is None else f"{v:.4f}"
+print("| result | method | images | pixel AUROC | AUPRO | defect P | defect R | FP/defect-free img | image AUROC | s/image | threshold |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for p in sorted(res.glob("*.json")):
+    if p.name == "E_panel.json":
+        e = json.loads(p.read_text())
+        print(f"| {p.stem} | board calls on composed panels: {e['correct']} of {e['of']} right |")
+        continue
+    rs = json.loads(p.read_text())
+    for r in rs if isinstance(rs, list) else [rs]:
+        print(f"| {p.stem} | {r['method']} | {r['images']} | {f(r['pixel_auroc'])} | {f(r['aupro'])} | "
+              f"{f(r['defect_precision'])} | {f(r['defect_recall'])} | {f(r['fp_per_defect_free_image'])} | "
+              f"{f(r['image_auroc'])} | {r['seconds_per_image']:.2f} | {r['threshold']:.3g} ({r['threshold_rule']}) |")
+EOF
 }
 
 stages=("$@")
