@@ -338,7 +338,7 @@ EOF
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(build data synth deeppcb inject real panel merge ablate figures table)
-[ -x "$HISIR" ] || stage_build
+[ -x "$HISIR" ] || [ "${stages[0]}" = build ] || stage_build
 for s in "${stages[@]}"; do
   case "$s" in
     build | data | synth | deeppcb | inject | real | panel | merge | ablate | figures | table) "stage_$s" ;;
