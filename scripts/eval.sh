@@ -16,7 +16,8 @@
 #   merge    Table F: merge rops/average/none and cell statistic max/mean (synth4k model)
 #   ablate   Table G: small models trained with one reduced budget (full, no-gate, no-pe,
 #            resnet) + the plain autoencoder; trained OUTSIDE the repo under $EVAL_DIR/ablate
-#   figures  docs/figures/*.png (threshold curves, heatmap overlay crop)
+#   figures  docs/figures/*.png: threshold curves, precision-recall, 4K overlay crop (the panel
+#            stage writes panel_overlay.png)
 #   table    prints every result as markdown rows (what docs/evaluation.md quotes)
 #
 # Needs `make test`'s setup (scripts/setup.sh: ORT library, Python venv), the shipped models in
