@@ -219,13 +219,12 @@ func benchOnce(ctx context.Context, m engine.Model, info engine.ModelInfo, data 
 	}
 	t1 := time.Now()
 	score := engine.MinMax(res.Raw)
-	thr := float32(0.5)
+	thr := float32(engine.DefaultThreshold(info))
 	if info.Calibration != nil {
 		if score, err = engine.Calibrated(res.Raw, info.Calibration); err != nil {
 			stop()
 			return nil, err
 		}
-		thr = 1
 	}
 	defects := engine.FindDefects(score, thr, 16)
 	tdef := time.Since(t1)

@@ -153,7 +153,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.model, "model", "", "ONNX model (default "+defaultModel+" beside the executable or in the repository)")
 	fs.StringVar(&c.out, "out", ".", "output folder, created if missing")
 	fs.StringVar(&c.norm, "norm", "", "map normalisation: minmax or calibrated (default calibrated when the model has a calibration, else minmax)")
-	fs.Var(&c.threshold, "threshold", "defect threshold on the normalised `score` (default 1 calibrated, 0.5 minmax)")
+	fs.Var(&c.threshold, "threshold", "defect threshold on the normalised `score` (default: calibrated, the score of the largest normal pixel seen in calibration; minmax 0.5)")
 	fs.IntVar(&c.minArea, "min-area", 16, "smallest defect kept, in pixels")
 	fs.IntVar(&c.batch, "batch", 32, "patches per model run")
 	fs.IntVar(&c.threads, "threads", 0, "inference threads (0: all cores)")
@@ -298,7 +298,7 @@ func infer(ctx context.Context, c inferConfig, stdout, stderr io.Writer) error {
 	if !c.threshold.set {
 		threshold = 0.5
 		if norm == normCalibrated {
-			threshold = 1
+			threshold = engine.DefaultThreshold(info)
 		}
 	}
 	mapScale := 1.0

@@ -109,9 +109,9 @@ func (b *backend) loadModel(ctx context.Context, path string) error {
 		m.Close()
 		return fmt.Errorf("register model %s: %w", info.Path, err)
 	}
-	norm, t := normMinMax, 0.5
+	norm, t := normMinMax, engine.DefaultThreshold(info)
 	if info.Calibration != nil {
-		norm, t = normCalibrated, 1.0
+		norm = normCalibrated
 	}
 	if v, ok, err := b.st.Threshold(ctx, row.ID); err != nil {
 		m.Close()

@@ -62,8 +62,8 @@ func guiTestBackend(t *testing.T) (*backend, string) {
 func TestGUIBackendRunReviewRethreshold(t *testing.T) {
 	b, dir := guiTestBackend(t)
 	ctx := context.Background()
-	if b.norm != normCalibrated || b.Threshold() != 1 {
-		t.Fatalf("tiny model: norm %s threshold %v, want calibrated 1", b.norm, b.Threshold())
+	if want := engine.DefaultThreshold(b.info); b.norm != normCalibrated || b.Threshold() != want || want <= 1 {
+		t.Fatalf("tiny model: norm %s threshold %v, want calibrated %v (> 1)", b.norm, b.Threshold(), want)
 	}
 	paths := []string{guiBoardImage(t, dir, "a.png", 3), guiBoardImage(t, dir, "b.png", 0)}
 	if n, err := b.ImportFiles(ctx, paths); err != nil || n != 2 {

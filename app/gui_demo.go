@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hisirdesk/hisir/engine"
 	"github.com/hisirdesk/hisir/engine/render"
 	"github.com/hisirdesk/hisir/engine/synth"
 	"github.com/hisirdesk/hisir/store"
@@ -143,6 +144,22 @@ func generateDemoPanel(dir string) (string, error) {
 // labelsPath is the sidecar holding the true defect polygons of a generated panel.
 func labelsPath(img string) string {
 	return strings.TrimSuffix(img, filepath.Ext(img)) + ".defects.json"
+}
+
+// demoReviewThreshold is the demo's starting threshold on the calibrated scale: below the
+// model's default (no false call on its calibration images), so that the demo has candidates
+// to review; the engineer moves the slider from there.
+const demoReviewThreshold = 3.0
+
+// setDemoThreshold saves the demo threshold once, unless a threshold was already chosen.
+func setDemoThreshold(ctx context.Context, b *backend) error {
+	if b.norm != normCalibrated {
+		return nil
+	}
+	if _, ok, err := b.st.Threshold(ctx, b.modelRow.ID); err != nil || ok {
+		return err
+	}
+	return b.SaveThreshold(ctx, min(demoReviewThreshold, engine.DefaultThreshold(b.info)))
 }
 
 // addDemoLabels stores the true defects of generated demo panels as labels (once), so

@@ -116,6 +116,10 @@ func (g *gui) open(ctx context.Context) error {
 			b.Close()
 			return err
 		}
+		if err := setDemoThreshold(ctx, b); err != nil {
+			b.Close()
+			return err
+		}
 	}
 	g.b = b
 	g.a.Preferences().SetString("lastProject", b.st.Path())
@@ -137,7 +141,8 @@ func (g *gui) build() {
 
 	lo, hi := 0.0, 1.0
 	if g.b.norm == normCalibrated {
-		lo, hi = 0, 5
+		// Room on both sides of the model's default and of the saved threshold.
+		lo, hi = 0, math.Ceil(max(5, 2*engine.DefaultThreshold(g.b.info), 1.5*g.b.Threshold()))
 	}
 	g.slider = ui.NewThresholdSlider(lo, hi, 0.01)
 	g.slider.SetValue(g.b.Threshold())
@@ -653,7 +658,7 @@ func (g *gui) buildTuningTab() fyne.CanvasObject {
 // project's images with results, against labels and accepted detections, in the background.
 func (g *gui) computeTuning() {
 	g.tuningNote.SetText("Measuring…")
-	lo, hi := 0.1, 4.0
+	lo, hi := 0.1, max(4, 2*engine.DefaultThreshold(g.b.info))
 	if g.b.norm != normCalibrated {
 		lo, hi = 0.02, 1.0
 	}

@@ -53,6 +53,7 @@ func TestGUIReviewLabelThresholdFlow(t *testing.T) {
 		_, sel := g.review.Selected()
 		return g.cur != nil && len(g.review.Defects()) > 0 && sel
 	})
+	guiEventually(t, "the thumbnails", func() bool { return g.project.ThumbnailsLoading() == 0 })
 	fyne.DoAndWait(func() {})
 	n := len(g.review.Defects())
 

@@ -259,3 +259,21 @@ func maxAbs(a, b []float32) float64 {
 	}
 	return d
 }
+
+func TestDefaultThreshold(t *testing.T) {
+	tests := []struct {
+		name string
+		cal  *engine.Calibration
+		want float64
+	}{
+		{"uncalibrated", nil, 0.5},
+		{"normal max above q999", &engine.Calibration{Q50: 0.004, Q999: 0.05, Max: 0.09}, (0.09 - 0.004) / (0.05 - 0.004)},
+		{"never below 1", &engine.Calibration{Q50: 0.1, Q999: 0.2, Max: 0.2}, 1},
+		{"degenerate calibration", &engine.Calibration{Q50: 0.1, Q999: 0.1, Max: 0.3}, 0.5},
+	}
+	for _, tc := range tests {
+		if got := engine.DefaultThreshold(engine.ModelInfo{Calibration: tc.cal}); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

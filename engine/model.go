@@ -171,3 +171,17 @@ func ParseMetadata(md map[string]string) (ModelInfo, error) {
 	info.Card = md[KeyCard]
 	return info, nil
 }
+
+// DefaultThreshold is the global threshold a model starts with before an engineer tunes it.
+// For a calibrated model it is the calibrated score of the largest raw value seen on the
+// held-out normal images, (max − q50) / (q999 − q50), and at least 1: a threshold that makes no
+// false call on the calibration images, where 1 (the 99.9th percentile) would flag about one
+// pixel in a thousand of every normal image. An uncalibrated model gets 0.5 of the per-image
+// min-max range.
+func DefaultThreshold(info ModelInfo) float64 {
+	c := info.Calibration
+	if c == nil || !(c.Q999 > c.Q50) {
+		return 0.5
+	}
+	return max(1, (c.Max-c.Q50)/(c.Q999-c.Q50))
+}

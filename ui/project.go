@@ -152,10 +152,15 @@ func (s *ProjectScreen) thumb(id int64) image.Image {
 			if err != nil {
 				t = nil // the row keeps its empty thumbnail; opening the image shows the error
 			}
-			s.thumbMu.Lock()
-			s.thumbs[id] = t
-			s.thumbMu.Unlock()
-			fyne.Do(s.list.Refresh)
+			fyne.Do(func() {
+				s.thumbMu.Lock()
+				s.thumbs[id] = t
+				s.thumbMu.Unlock()
+				s.list.Refresh()
+				s.thumbMu.Lock()
+				delete(s.loading, id) // only now: ThumbnailsLoading counts the refresh too
+				s.thumbMu.Unlock()
+			})
 		}()
 	}
 	return nil
@@ -171,6 +176,15 @@ func (s *ProjectScreen) Reload() error {
 	s.items = items
 	s.applyFilter()
 	return nil
+}
+
+// ThumbnailsLoading is the number of thumbnails still being prepared off the UI goroutine.
+// Tests wait for zero before driving the window: Fyne's test driver runs the refresh that
+// follows each load on the loading goroutine itself, concurrently with the test.
+func (s *ProjectScreen) ThumbnailsLoading() int {
+	s.thumbMu.Lock()
+	defer s.thumbMu.Unlock()
+	return len(s.loading)
 }
 
 // Invalidate drops a cached thumbnail (after the image changed).
