@@ -42,6 +42,7 @@ type inferConfig struct {
 	opacity                                     float64
 	minArea, batch, threads                     int
 	json                                        bool
+	project                                     string
 	images                                      []string
 }
 
@@ -162,6 +163,7 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.colormap, "colormap", "inferno", "overlay colormap: inferno, jet or grey")
 	fs.Float64Var(&c.opacity, "opacity", 0.5, "heatmap opacity in the overlay, 0 to 1")
 	fs.BoolVar(&c.json, "json", false, "print a JSON summary array on stdout")
+	fs.StringVar(&c.project, "project", "", "write into this review project (created when missing) instead of files: images are imported, those without results are run, detections and score maps are stored for review in the app")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -173,6 +175,9 @@ func runInfer(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if c.project != "" {
+		return inferProject(ctx, c, stdout, stderr)
+	}
 	return infer(ctx, c, stdout, stderr)
 }
 

@@ -53,6 +53,7 @@ type backend struct {
 	pipe     *engine.Pipeline
 	pipeMu   sync.Mutex
 	norm     string // normCalibrated or normMinMax
+	source   string // recorded with each run: "gui" (default) or "cli"
 
 	mu        sync.Mutex
 	threshold float64
@@ -274,7 +275,11 @@ type runParams struct {
 func (b *backend) RunBatch(ctx context.Context, ids []int64, progress func(done, total int)) error {
 	t := b.Threshold()
 	// Store writes are not cut short by a cancel: it stops the batch between images.
-	runID, err := b.st.StartRun(context.WithoutCancel(ctx), b.modelRow.ID, runParams{Source: "gui", Norm: b.norm, Threshold: t, MinArea: guiMinArea}, b.info.Provider)
+	source := b.source
+	if source == "" {
+		source = "gui"
+	}
+	runID, err := b.st.StartRun(context.WithoutCancel(ctx), b.modelRow.ID, runParams{Source: source, Norm: b.norm, Threshold: t, MinArea: guiMinArea}, b.info.Provider)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
