@@ -3,8 +3,9 @@ package evaluate
 import (
 	"math"
 	"math/rand"
-	"sort"
 	"testing"
+
+	"github.com/hisirdesk/hisir/engine"
 )
 
 // floodLabels is the brute-force reference for Components: BFS flood fill, 8-connected.
@@ -93,22 +94,6 @@ func TestComponentsHandCases(t *testing.T) {
 	}
 }
 
-// bruteAUROC counts pairs, ties one half.
-func bruteAUROC(pos, neg []float32) float64 {
-	var acc float64
-	for _, p := range pos {
-		for _, q := range neg {
-			switch {
-			case p > q:
-				acc++
-			case p == q:
-				acc += 0.5
-			}
-		}
-	}
-	return acc / float64(len(pos)*len(neg))
-}
-
 func quantise(s float32, bins int) float32 {
 	b := int(float64(s) * float64(bins))
 	if b >= bins {
@@ -117,40 +102,41 @@ func quantise(s float32, bins int) float32 {
 	return float32(b) / float32(bins)
 }
 
-func TestPixelAUROCMatchesPairCounting(t *testing.T) {
+// TestPixelAUROCMatchesEngine checks the streaming histogram AUROC against the engine's exact
+// in-memory one (pair counting with ties one half) on quantised scores, where both must agree.
+func TestPixelAUROCMatchesEngine(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	for trial := 0; trial < 20; trial++ {
-		const bins = 64 // coarse bins make ties common; the reference sees the same quantised scores
+		const bins = 64 // coarse bins make ties common
 		w, h := 17, 11
 		p := NewPixel(bins)
-		var pos, neg []float32
+		var maps []*engine.Map
+		var masks []*engine.Mask
 		for img := 0; img < 3; img++ {
-			scores := make([]float32, w*h)
-			mask := make([]uint8, w*h)
-			for i := range scores {
+			m, mk := engine.NewMap(w, h), engine.NewMask(w, h)
+			for i := range m.V {
+				v := rng.Float64() * 0.7
 				if rng.Float64() < 0.3 {
-					mask[i] = 1
-					scores[i] = float32(math.Min(1, rng.Float64()*0.6+0.3))
-				} else {
-					scores[i] = float32(rng.Float64() * 0.7)
+					mk.Pix[i] = 1
+					v = math.Min(1, rng.Float64()*0.6+0.3)
 				}
-				q := quantise(scores[i], bins)
-				if mask[i] != 0 {
-					pos = append(pos, q)
-				} else {
-					neg = append(neg, q)
-				}
+				m.V[i] = quantise(float32(v), bins)
 			}
-			if err := p.Add(scores, mask, w, h); err != nil {
+			if err := p.Add(m.V, mk.Pix, w, h); err != nil {
 				t.Fatal(err)
 			}
+			maps, masks = append(maps, m), append(masks, mk)
 		}
 		got, err := p.AUROC()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := bruteAUROC(pos, neg); math.Abs(got-want) > 1e-12 {
-			t.Fatalf("trial %d: auroc %v, want %v", trial, got, want)
+		want, err := engine.PixelAUROC(maps, masks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-want) > 1e-12 {
+			t.Fatalf("trial %d: auroc %v, engine %v", trial, got, want)
 		}
 	}
 }
@@ -181,98 +167,48 @@ func TestPixelAUROCHandCases(t *testing.T) {
 	}
 }
 
-// bruteAUPRO sweeps every distinct quantised score as a threshold over images held in memory.
-func bruteAUPRO(imgs [][]float32, masks [][]uint8, w, h int, limit float64) float64 {
-	type region struct {
-		img int
-		px  []int
-	}
-	var regions []region
-	var normals []float32
-	var thr []float32
-	for k := range imgs {
-		lab, n := floodLabels(masks[k], w, h)
-		rs := make([]region, n)
-		for i := range rs {
-			rs[i].img = k
-		}
-		for i, l := range lab {
-			thr = append(thr, imgs[k][i])
-			if l == 0 {
-				normals = append(normals, imgs[k][i])
-			} else {
-				rs[l-1].px = append(rs[l-1].px, i)
-			}
-		}
-		regions = append(regions, rs...)
-	}
-	sort.Slice(thr, func(i, j int) bool { return thr[i] > thr[j] })
-	xs, ys := []float64{0}, []float64{0}
-	for i, t := range thr {
-		if i > 0 && thr[i-1] == t {
-			continue
-		}
-		var fp int
-		for _, s := range normals {
-			if s >= t {
-				fp++
-			}
-		}
-		var pro float64
-		for _, r := range regions {
-			var in int
-			for _, p := range r.px {
-				if imgs[r.img][p] >= t {
-					in++
-				}
-			}
-			pro += float64(in) / float64(len(r.px))
-		}
-		xs = append(xs, float64(fp)/float64(len(normals)))
-		ys = append(ys, pro/float64(len(regions)))
-	}
-	return trapezoidTo(xs, ys, limit) / limit
-}
-
-func TestAUPROMatchesThresholdSweep(t *testing.T) {
+// TestAUPROMatchesEngine checks the streaming AUPRO against the engine's exact threshold sweep.
+func TestAUPROMatchesEngine(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	const bins = 128
 	for trial := 0; trial < 10; trial++ {
 		w, h := 20, 14
 		p := NewPixel(bins)
-		var imgs [][]float32
-		var masks [][]uint8
+		var maps []*engine.Map
+		var masks []*engine.Mask
 		for k := 0; k < 3; k++ {
-			s := make([]float32, w*h)
-			m := make([]uint8, w*h)
+			m, mk := engine.NewMap(w, h), engine.NewMask(w, h)
 			// a few rectangular regions of varying detectability
 			for r := 0; r < 2; r++ {
 				x0, y0 := rng.Intn(w-4), rng.Intn(h-4)
 				for y := y0; y < y0+2+rng.Intn(3); y++ {
 					for x := x0; x < x0+2+rng.Intn(3); x++ {
-						m[y*w+x] = 1
+						mk.Pix[y*w+x] = 1
 					}
 				}
 			}
-			for i := range s {
+			for i := range m.V {
 				v := rng.Float64() * 0.6
-				if m[i] != 0 {
+				if mk.Pix[i] != 0 {
 					v += rng.Float64() * 0.5
 				}
-				s[i] = quantise(float32(math.Min(v, 1)), bins)
+				m.V[i] = quantise(float32(math.Min(v, 1)), bins)
 			}
-			if err := p.Add(s, m, w, h); err != nil {
+			if err := p.Add(m.V, mk.Pix, w, h); err != nil {
 				t.Fatal(err)
 			}
-			imgs, masks = append(imgs, s), append(masks, m)
+			maps, masks = append(maps, m), append(masks, mk)
 		}
 		got, err := p.AUPRO(0.3)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := bruteAUPRO(imgs, masks, w, h, 0.3)
+		want, err := engine.AUPRO(maps, masks, 0.3)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if math.Abs(got-want) > 1e-9 {
-			t.Fatalf("trial %d: aupro %v, want %v", trial, got, want)
+			t.Fatalf("trial %d: aupro %v, engine %v", trial, got, want)
 		}
 	}
 }
