@@ -10,9 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/hisirdesk/hisir/engine/sipcba"
 )
@@ -67,49 +65,13 @@ func Build(normals []string, out string, opt Options) (*sipcba.Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inject: %w", err)
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var (
-		mu    sync.Mutex
-		first error
-		done  int
-		wg    sync.WaitGroup
-	)
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				err := one(w, normals[i], i, opt)
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
-				}
-				done++
-				if err == nil && opt.Progress != nil {
-					opt.Progress(done, len(normals), filepath.Base(normals[i]))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range normals {
-		mu.Lock()
-		if opt.Context != nil && opt.Context.Err() != nil && first == nil {
-			first = fmt.Errorf("stopped: %w", opt.Context.Err())
+	first := sipcba.Parallel(opt.Context, len(normals), opt.Workers, func(i int) error {
+		return one(w, normals[i], i, opt)
+	}, func(done, i int) {
+		if opt.Progress != nil {
+			opt.Progress(done, len(normals), filepath.Base(normals[i]))
 		}
-		stop := first != nil
-		mu.Unlock()
-		if stop {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	})
 	if first != nil {
 		w.Abort()
 		return nil, fmt.Errorf("inject: %w", first)

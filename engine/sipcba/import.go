@@ -15,10 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	_ "golang.org/x/image/bmp" // source images
 	_ "golang.org/x/image/tiff"
@@ -78,56 +76,17 @@ func build(out string, info Info, jobs []job, opt ImportOptions) (*Dataset, erro
 	if err != nil {
 		return nil, err
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var (
-		mu    sync.Mutex
-		first error
-		done  int
-		wg    sync.WaitGroup
-	)
-	next := make(chan job)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range next {
-				s, err := j.load()
-				if err == nil {
-					err = w.Add(s)
-				}
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
-				}
-				done++
-				if opt.Progress != nil && err == nil {
-					opt.Progress(done, len(jobs), j.name)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, j := range jobs {
-		if opt.Context != nil && opt.Context.Err() != nil {
-			mu.Lock()
-			if first == nil {
-				first = fmt.Errorf("import stopped: %w", opt.Context.Err())
-			}
-			mu.Unlock()
+	first := Parallel(opt.Context, len(jobs), opt.Workers, func(i int) error {
+		s, err := jobs[i].load()
+		if err == nil {
+			err = w.Add(s)
 		}
-		mu.Lock()
-		stop := first != nil
-		mu.Unlock()
-		if stop {
-			break
+		return err
+	}, func(done, i int) {
+		if opt.Progress != nil {
+			opt.Progress(done, len(jobs), jobs[i].name)
 		}
-		next <- j
-	}
-	close(next)
-	wg.Wait()
+	})
 	if first != nil {
 		w.Abort()
 		return nil, first
