@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hisirdesk/hisir/engine"
 	"github.com/hisirdesk/hisir/engine/sipcba"
 	"github.com/hisirdesk/hisir/store"
 )
@@ -354,7 +355,7 @@ feed:
 }
 
 // loadVerified reads an image file, checks it is the content imported into the project and
-// decodes it.
+// decodes it upright (EXIF orientation applied, the frame the detections are in).
 func loadVerified(im store.Image) (image.Image, error) {
 	data, err := os.ReadFile(im.Path)
 	if err != nil {
@@ -364,7 +365,7 @@ func loadVerified(im store.Image) (image.Image, error) {
 	if hex.EncodeToString(sum[:]) != im.Hash {
 		return nil, fmt.Errorf("export image %d: %s changed since it was imported (sha256 differs)", im.ID, im.Path)
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	img, _, err := engine.DecodeImage(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("export image %d: decode %s: %w", im.ID, im.Path, err)
 	}

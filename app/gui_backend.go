@@ -209,14 +209,15 @@ func uiStatus(s store.ImageState) ui.ImageStatus {
 	return ui.NotRun
 }
 
-// decodeDisplay decodes an image file for display, naming the file in errors.
+// decodeDisplay decodes an image file for display, upright by its EXIF orientation like
+// engine.Decode (so overlays from the engine land in the same frame), naming the file in errors.
 func decodeDisplay(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open image: %w", err)
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, _, err := engine.DecodeImage(f)
 	if err != nil {
 		return nil, fmt.Errorf("decode image %s: %w", path, errors.Join(engine.ErrImage, err))
 	}

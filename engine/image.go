@@ -54,7 +54,8 @@ func (im *Image) valid() error {
 	return nil
 }
 
-// Decode reads a PNG, JPEG or TIFF file (8 or 16 bit, grey or colour) as an Image.
+// Decode reads a PNG, JPEG or TIFF file (8 or 16 bit, grey or colour) as an Image, turned
+// upright by its EXIF orientation (see ReadOrientation), so W and H are the upright size.
 // Errors name the file and wrap ErrImage when the content is not a readable image.
 func Decode(path string) (*Image, error) {
 	f, err := os.Open(path)
@@ -65,7 +66,7 @@ func Decode(path string) (*Image, error) {
 	return DecodeReader(f, path)
 }
 
-// DecodeReader reads an image from r; name is used in error messages.
+// DecodeReader reads an image from r like Decode; name is used in error messages.
 func DecodeReader(r io.Reader, name string) (*Image, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -88,7 +89,8 @@ func DecodeReader(r io.Reader, name string) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode %s image %s: %w: %w", format, name, ErrImage, err)
 	}
-	return FromImage(img), nil
+	// Turned on the float planes: one pass, no intermediate 8-bit RGBA for JPEG's YCbCr.
+	return FromImage(img).Oriented(ReadOrientation(bytes.NewReader(data))), nil
 }
 
 // FromImage converts any image.Image to planar float RGB. Alpha is ignored (premultiplied

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	_ "image/jpeg" // decoders for ImportImages
 	_ "image/png"
 	"io"
@@ -19,6 +18,8 @@ import (
 
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
+
+	"github.com/hisirdesk/hisir/engine"
 )
 
 // Image is one board photo of the project.
@@ -82,7 +83,7 @@ func (s *Store) importImage(ctx context.Context, path string) (bool, error) {
 		return false, fmt.Errorf("import %s: %w", abs, err)
 	}
 	defer f.Close()
-	cfg, format, err := image.DecodeConfig(f)
+	cfg, format, err := engine.DecodeConfig(f) // the upright size (EXIF orientation applied)
 	if err != nil {
 		return false, fmt.Errorf("import %s: %w: not a readable PNG, JPEG, BMP or TIFF image: %v", abs, ErrInvalid, err)
 	}

@@ -3,7 +3,6 @@ package inject
 import (
 	"context"
 	"fmt"
-	"image"
 	_ "image/jpeg" // normal photos
 	_ "image/png"
 	"math/rand/v2"
@@ -12,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hisirdesk/hisir/engine"
 	"github.com/hisirdesk/hisir/engine/sipcba"
 )
 
@@ -97,7 +97,7 @@ func one(w *sipcba.Writer, path string, i int, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("read normal photo: %w", err)
 	}
-	img, _, err := image.Decode(f)
+	img, _, err := engine.DecodeImage(f) // upright by its EXIF orientation
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("decode normal photo %s: %w", path, err)

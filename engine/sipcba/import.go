@@ -21,6 +21,7 @@ import (
 	_ "golang.org/x/image/bmp" // source images
 	_ "golang.org/x/image/tiff"
 
+	"github.com/hisirdesk/hisir/engine"
 	"github.com/hisirdesk/hisir/engine/geom"
 )
 
@@ -97,14 +98,14 @@ func build(out string, info Info, jobs []job, opt ImportOptions) (*Dataset, erro
 	return Open(out)
 }
 
-// loadImage decodes a PNG, JPEG, BMP or TIFF file.
+// loadImage decodes a PNG, JPEG, BMP or TIFF file, upright by its EXIF orientation.
 func loadImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read image: %w", err)
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, _, err := engine.DecodeImage(f)
 	if err != nil {
 		return nil, fmt.Errorf("decode image %s: %w", path, err)
 	}
@@ -434,7 +435,7 @@ func ImportLabelMe(src, out string, opt ImportOptions) (*Dataset, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: imageData: %w", jf, err)
 				}
-				img, _, err := image.Decode(bytes.NewReader(raw))
+				img, _, err := engine.DecodeImage(bytes.NewReader(raw))
 				if err != nil {
 					return nil, fmt.Errorf("%s: imageData: %w", jf, err)
 				}
