@@ -25,16 +25,7 @@ func (m *Map) Range() (lo, hi float32) {
 	n := len(m.V)
 	parallel(parts, func(a, b int) {
 		for k := a; k < b; k++ {
-			l, h := float32(math.Inf(1)), float32(math.Inf(-1))
-			for _, v := range m.V[k*n/parts : (k+1)*n/parts] {
-				if v < l {
-					l = v
-				}
-				if v > h {
-					h = v
-				}
-			}
-			los[k], his[k] = l, h
+			los[k], his[k] = rangeNaN(m.V[k*n/parts:(k+1)*n/parts], float32(math.Inf(1)), float32(math.Inf(-1)))
 		}
 	})
 	lo, hi = los[0], his[0]
@@ -57,9 +48,7 @@ func MinMax(raw *Map) *Map {
 	}
 	k := 1 / (float64(hi) - float64(lo))
 	parallel(len(raw.V), func(a, b int) {
-		for i := a; i < b; i++ {
-			out.V[i] = float32((float64(raw.V[i]) - float64(lo)) * k)
-		}
+		scaleRange(out.V[a:b], raw.V[a:b], float64(lo), k)
 	})
 	return out
 }
@@ -148,7 +137,7 @@ func Blur(m *Map, sigma float64) *Map {
 // horizontal pass; rows are split between goroutines.
 func blurInPlace(v []float32, W, H int, taps []float32, tmp []float32) {
 	r := len(taps) / 2
-	wc, ws := taps[r], taps[r+1:] // centre, then w[r+1…2r]
+	wc, ws := taps[r], taps[r+1:]
 	// Horizontal pass: v → tmp.
 	parallel(H, func(lo, hi int) {
 		idx := make([]int, W+2*r)
@@ -157,23 +146,7 @@ func blurInPlace(v []float32, W, H int, taps []float32, tmp []float32) {
 		}
 		for y := lo; y < hi; y++ {
 			src, dst := v[y*W:(y+1)*W], tmp[y*W:(y+1)*W]
-			// Interior [r, W−r): whole-row passes per tap, in the same order as the borders.
-			if W > 2*r {
-				d := dst[r : W-r]
-				c := src[r : W-r]
-				c = c[:len(d)]
-				for x := range d {
-					d[x] = wc * c[x]
-				}
-				for k, wk := range ws {
-					a := src[r-1-k : W-r-1-k]
-					b := src[r+1+k : W-r+1+k]
-					a, b = a[:len(d)], b[:len(d)]
-					for x := range d {
-						d[x] += wk * (a[x] + b[x])
-					}
-				}
-			}
+			blurRowH(dst, src, taps) // the interior [r, W−r), when there is one
 			for x := 0; x < W; x++ {
 				if x == r && W > 2*r {
 					x = W - r // skip the interior
@@ -188,21 +161,15 @@ func blurInPlace(v []float32, W, H int, taps []float32, tmp []float32) {
 	})
 	// Vertical pass: tmp → v, a row at a time.
 	parallel(H, func(lo, hi int) {
+		rows := make([][]float32, 2*r+1)
+		ptrs := make([]*float32, 2*r+1)
 		for y := lo; y < hi; y++ {
-			dst := v[y*W : (y+1)*W]
-			c := tmp[y*W : (y+1)*W]
-			c = c[:len(dst)]
-			for x := range dst {
-				dst[x] = wc * c[x]
-			}
-			for k, wk := range ws {
+			rows[0] = tmp[y*W : (y+1)*W]
+			for k := 0; k < r; k++ {
 				ya, yb := Reflect(y-1-k, H), Reflect(y+1+k, H)
-				a, b := tmp[ya*W:(ya+1)*W], tmp[yb*W:(yb+1)*W]
-				a, b = a[:len(dst)], b[:len(dst)]
-				for x := range dst {
-					dst[x] += wk * (a[x] + b[x])
-				}
+				rows[1+2*k], rows[2+2*k] = tmp[ya*W:(ya+1)*W], tmp[yb*W:(yb+1)*W]
 			}
+			blurRowV(v[y*W:(y+1)*W], rows, taps, ptrs)
 		}
 	})
 }

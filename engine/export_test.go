@@ -18,3 +18,10 @@ func ExactOutlines(m *Mask) []geom.Polygon {
 	}
 	return out
 }
+
+// UseAVX2 switches the assembly kernels on or off and returns the previous setting.
+func UseAVX2(on bool) bool {
+	was := useAVX2
+	useAVX2 = on && runtimeHasAVX2()
+	return was
+}

@@ -98,14 +98,16 @@ type Pipeline struct {
 	p, s  int
 
 	in, pos, gate []float32 // one batch of inputs and the unused gate output
-	tmp           []float32 // image-sized scratch of the blur
-	ring          band      // a ring of patch rows: the rows a batch writes and the one before
-}
-
-// band holds the reconstructions and quarter-cell statistics of a run of patches.
-type band struct {
-	recon []float32 // patch k at recon[k*3*P*P:]
-	stats []float32 // patch k quarter q (0 TL, 1 TR, 2 BL, 3 BR) at stats[4k+q]
+	out           []float32 // slot 0: the previous batch's last patch; slots 1…n: this batch's outputs
+	stats         []float32 // quarter statistics of every patch of the run: patch k quarter q at 4k+q
+	// Per cell row, by parity: part holds a + b, the sum of the two quarters the patch row
+	// above contributes to each cell (3·S·S floats per cell column), and cand keeps those
+	// two quarters themselves when their statistic reaches t_diff, so ROPS can still pick
+	// one (2·3·S·S floats per cell column, written only then).
+	part, cand [2][]float32
+	tmp        []float32 // image-sized scratch of the blur
+	rowIdx     []int32   // reflect-101 row of each padded row
+	colIdx     []int32   // reflect-101 column of each padded column
 }
 
 // NewPipeline checks the options against the model and returns a pipeline.
@@ -165,10 +167,11 @@ func (p *Pipeline) runPlan(g Grid) (rows, cols []int) {
 // when not nil, is called after every batch with patches done and the total.
 //
 // Patches go to the model in row-major order, in batches of Options.BatchSize that may span
-// patch rows. Outputs live in a ring of 2 + ⌈batch/patches per row⌉ patch rows; after each
-// batch, every cell whose four covering patches are done is merged into the raw map and its
-// patches' memory can be reused, so memory is bounded by the batch size and the image width
-// plus the image-sized map.
+// patch rows. Each batch is merged as soon as it returns, while its outputs are in cache:
+// a cell (the S×S square four patches cover) is finished when its last covering patch
+// arrives, from the sum its two upper quarters left (and the quarters themselves when ROPS
+// may pick one). Memory is bounded by the batch and two cell rows of sums, plus the
+// image-sized map; every patch output is read from memory once.
 func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, total int)) (*Result, error) {
 	if err := img.valid(); err != nil {
 		return nil, fmt.Errorf("run pipeline: %w", err)
@@ -177,33 +180,37 @@ func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, tota
 	rows, cols := p.runPlan(g)
 	nc := len(cols)
 	total := len(rows) * nc
-	P := p.p
+	P, S := p.p, p.s
 	pp3 := 3 * P * P
 	nb := min(p.o.BatchSize, total)
-	ringRows := 2 + (nb+nc-1)/nc
-	ringSlots := ringRows * nc
 	p.in = grow(p.in, nb*pp3)
 	p.pos = grow(p.pos, nb*2)
 	p.gate = grow(p.gate, nb*P*P)
-	p.ring.recon = grow(p.ring.recon, ringSlots*pp3)
-	p.ring.stats = grow(p.ring.stats, ringSlots*4)
-	rowBand := func(ri int) *band { // the ring slots of patch row rows[ri]
-		base := (ri % ringRows) * nc
-		return &band{recon: p.ring.recon[base*pp3 : (base+nc)*pp3], stats: p.ring.stats[base*4 : (base+nc)*4]}
+	p.out = grow(p.out, (nb+1)*pp3)
+	p.stats = grow(p.stats, total*4)
+	ncx, _ := g.ImageCells()
+	if p.o.Merge != MergeNone {
+		for k := range p.part {
+			p.part[k] = grow(p.part[k], (ncx+1)*3*S*S)
+			if p.o.Merge == MergeROPS {
+				p.cand[k] = grow(p.cand[k], (ncx+1)*6*S*S)
+			}
+		}
 	}
-	colIdx := make([]int32, g.Wp+P)
-	for x := range colIdx {
-		colIdx[x] = int32(Reflect(x-g.S, g.W))
+	p.rowIdx = growIdx(p.rowIdx, g.Hp)
+	for y := range p.rowIdx {
+		p.rowIdx[y] = int32(Reflect(y-S, g.H))
+	}
+	p.colIdx = growIdx(p.colIdx, g.Wp)
+	for x := range p.colIdx {
+		p.colIdx[x] = int32(Reflect(x-S, g.W))
 	}
 	res := &Result{Raw: NewMap(img.W, img.H), Patches: total}
 	if p.o.KeepMerged {
 		res.Merged = NewImage(img.W, img.H)
 	}
-	ncx, _ := g.ImageCells()
-	doneC := make([]int, len(rows)) // cell columns 1…doneC[ri] of patch row ri are written
 	for k0 := 0; k0 < total; {
-		s0 := k0 % ringSlots
-		n := min(nb, total-k0, ringSlots-s0) // a batch never wraps around the ring
+		n := min(nb, total-k0)
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("run pipeline: stopped after %d of %d patches: %w", k0, total, err)
 		}
@@ -211,20 +218,18 @@ func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, tota
 		parallel(n, func(lo, hi int) {
 			for b := lo; b < hi; b++ {
 				i, j := rows[(k0+b)/nc], cols[(k0+b)%nc]
-				p.tile(img, g, colIdx, i, j, p.in[b*pp3:(b+1)*pp3])
+				p.tile(img, g, i, j, p.in[b*pp3:(b+1)*pp3])
 				p.pos[2*b], p.pos[2*b+1] = g.Position(i, j)
 			}
 		})
 		t1 := time.Now()
-		out := p.ring.recon[s0*pp3 : (s0+n)*pp3]
+		out := p.out[pp3 : (n+1)*pp3]
 		err := p.m.Reconstruct(ctx, n, p.in[:n*pp3], p.pos[:2*n], out, p.gate[:n*P*P])
 		t2 := time.Now()
 		if err != nil {
 			return nil, fmt.Errorf("run pipeline: reconstruct patches %d–%d of %d: %w", k0+1, k0+n, total, err)
 		}
-		// Quarter-cell statistics (also for merge = none, where they only serve the check
-		// below).
-		stats := p.ring.stats[s0*4 : (s0+n)*4]
+		stats := p.stats[k0*4 : (k0+n)*4]
 		parallel(n, func(lo, hi int) {
 			for b := lo; b < hi; b++ {
 				quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], P, p.o.CellStat == StatMean, stats[4*b:4*b+4])
@@ -238,22 +243,27 @@ func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, tota
 				}
 			}
 		}
-		// Finalise the cells whose covering patches are all done, while this batch's
-		// outputs are still in cache.
-		last := (k0 + n - 1) / nc
-		for ri := k0 / nc; ri <= last; ri++ {
-			end := nc // patch columns 0…end−1 of row ri are done
-			if ri == last {
-				end = (k0+n-1)%nc + 1
+		if p.o.Merge == MergeNone {
+			parallel(n, func(lo, hi int) {
+				for b := lo; b < hi; b++ {
+					p.writeNone(img, g, rows[(k0+b)/nc], cols[(k0+b)%nc], out[b*pp3:(b+1)*pp3], res)
+				}
+			})
+		} else {
+			// Patch row by patch row: a row's cells need the sums the row above left.
+			for k := k0; k < k0+n; {
+				i, j0 := k/nc, k%nc
+				j1 := min(nc, j0+k0+n-k) // patch columns j0…j1−1 of row i are in this batch
+				parallel(j1-max(j0, 1), func(lo, hi int) {
+					for j := max(j0, 1) + lo; j < max(j0, 1)+hi; j++ {
+						slot := i*nc + j - k0 + 1 // patch (i, j); patch (i, j−1) is the slot before
+						p.mergeCell(img, g, i, j, p.out[(slot-1)*pp3:slot*pp3], p.out[slot*pp3:(slot+1)*pp3], res)
+					}
+				})
+				k += j1 - j0
 			}
-			if p.o.Merge == MergeNone {
-				hiC := min(2*end, ncx)
-				p.finishNone(img, g, rows[ri], rowBand(ri), res, doneC[ri]+1, hiC)
-				doneC[ri] = hiC
-			} else if ri >= 1 {
-				hiC := min(end-1, ncx)
-				p.finishRow(img, g, rows[ri], rowBand(ri-1), rowBand(ri), res, doneC[ri]+1, hiC)
-				doneC[ri] = hiC
+			if last := (k0 + n - 1) % nc; last < nc-1 {
+				copy(p.out[:pp3], p.out[n*pp3:(n+1)*pp3]) // the next batch continues this row
 			}
 		}
 		res.Timings.Tile += t1.Sub(t0)
@@ -281,24 +291,32 @@ func grow(buf []float32, n int) []float32 {
 	return make([]float32, n)
 }
 
+func growIdx(buf []int32, n int) []int32 {
+	if cap(buf) >= n {
+		return buf[:n]
+	}
+	return make([]int32, n)
+}
+
 // tile copies patch (i, j) of the reflect-padded image into dst (3×P×P, planar).
-func (p *Pipeline) tile(img *Image, g Grid, colIdx []int32, i, j int, dst []float32) {
+func (p *Pipeline) tile(img *Image, g Grid, i, j int, dst []float32) {
 	P, W, H := g.P, img.W, img.H
-	ox, oy := j*g.S-g.S, i*g.S-g.S // image coordinates of the patch origin
+	ox := j*g.S - g.S // image column of the patch origin
 	inside := ox >= 0 && ox+P <= W
-	cidx := colIdx[j*g.S : j*g.S+P]
+	ridx := p.rowIdx[i*g.S : i*g.S+P]
+	cidx := p.colIdx[j*g.S : j*g.S+P]
 	for c := 0; c < 3; c++ {
 		plane := img.Pix[c*W*H : (c+1)*W*H]
-		for ly := 0; ly < P; ly++ {
-			sy := Reflect(oy+ly, H)
-			src := plane[sy*W : (sy+1)*W]
-			d := dst[(c*P+ly)*P : (c*P+ly+1)*P]
+		d := dst[c*P*P : (c+1)*P*P]
+		for ly, sy := range ridx {
+			src := plane[int(sy)*W : (int(sy)+1)*W]
+			dr := d[ly*P : (ly+1)*P]
 			if inside {
-				copy(d, src[ox:ox+P])
+				copy(dr, src[ox:ox+P])
 				continue
 			}
 			for lx, sx := range cidx {
-				d[lx] = src[sx]
+				dr[lx] = src[sx]
 			}
 		}
 	}
@@ -326,17 +344,12 @@ func quarterStats(in, out []float32, P int, mean bool, out4 []float32) {
 		}
 		return
 	}
-	var mx [4]uint32
-	for c := 0; c < 3; c++ {
-		for ly := 0; ly < P; ly++ {
-			o := (c*P + ly) * P
-			a, b := in[o:o+P], out[o:o+P]
-			q := 2 * (ly / S)
-			mx[q] = maxAbsDiffBits(a[:S], b[:S], mx[q])
-			mx[q+1] = maxAbsDiffBits(a[S:], b[S:], mx[q+1])
+	for q := 0; q < 4; q++ {
+		o := (q/2)*S*P + (q%2)*S
+		var m uint32
+		for c := 0; c < 3; c++ {
+			m = blockMaxAbsDiff(in[c*P*P+o:], P, out[c*P*P+o:], P, S, S, m)
 		}
-	}
-	for q, m := range mx {
 		out4[q] = math.Float32frombits(m)
 	}
 }
@@ -360,111 +373,149 @@ func sumAbsDiff(a, b []float32) float64 {
 
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
-// finishRow merges cell row r (padded cell coordinates), covered by patch rows r−1 (prev)
-// and r (cur), for cell columns cLo…cHi, and writes their image pixels into the raw map
-// (and the merged image).
-func (p *Pipeline) finishRow(img *Image, g Grid, r int, prev, cur *band, res *Result, cLo, cHi int) {
+// mergeCell does the work patch (i, j) completes, given its output cur and the output left
+// of patch (i, j−1), j ≥ 1: it finishes cell (i, j) (padded cell coordinates: the cell
+// patches (i−1, j−1), (i−1, j), (i, j−1) and (i, j) cover) into the raw map, and leaves
+// for cell (i+1, j) the sum of its two upper quarters, from left and cur.
+func (p *Pipeline) mergeCell(img *Image, g Grid, i, j int, left, cur []float32, res *Result) {
 	S, P := g.S, g.P
-	pp3 := 3 * P * P
-	y0, y1 := (r-1)*S, min(r*S, img.H)
-	if y0 >= y1 || cLo > cHi {
+	PP, SS := P*P, S*S
+	W, H := img.W, img.H
+	ncx, ncy := g.ImageCells()
+	if j > ncx {
 		return
 	}
-	// Decide every cell first: best[c] is the covering patch ROPS picks, −1 for the mean.
-	best := make([]int8, cHi+1)
-	for c := cLo; c <= cHi; c++ {
-		best[c] = -1
-		if p.o.Merge != MergeROPS {
-			continue
+	x0, cw := (j-1)*S, min(S, W-(j-1)*S)
+	nc := g.Cols
+	// The sum for cell (i+1, j): bottom-right of left + bottom-left of cur, in that order.
+	if i+1 <= ncy {
+		rh := min(S, H-i*S)
+		part := p.part[(i+1)%2][j*3*SS : (j+1)*3*SS]
+		for c := 0; c < 3; c++ {
+			blockAdd(part[c*SS:], S, left[c*PP+S*P+S:], P, cur[c*PP+S*P:], P, rh, cw)
 		}
-		// Covering patches in row-major order: (r−1,c−1) BR, (r−1,c) BL, (r,c−1) TR, (r,c) TL.
-		d := [4]float32{prev.stats[4*(c-1)+3], prev.stats[4*c+2], cur.stats[4*(c-1)+1], cur.stats[4*c]}
+		if p.o.Merge == MergeROPS {
+			cand := p.cand[(i+1)%2][j*6*SS : (j+1)*6*SS]
+			if p.stats[4*(i*nc+j-1)+3] >= p.tdiff {
+				copyQuarter(cand[:3*SS], left[S*P+S:], S, P, rh, cw)
+			}
+			if p.stats[4*(i*nc+j)+2] >= p.tdiff {
+				copyQuarter(cand[3*SS:], cur[S*P:], S, P, rh, cw)
+			}
+		}
+	}
+	if i < 1 || i > ncy {
+		return
+	}
+	// Cell (i, j): its quarters a, b (from the row above), c = top-right of left,
+	// d = top-left of cur.
+	y0, rh := (i-1)*S, min(S, H-(i-1)*S)
+	best := -1
+	if p.o.Merge == MergeROPS {
+		k := (i-1)*nc + j
+		d := [4]float32{p.stats[4*(k-1)+3], p.stats[4*k+2], p.stats[4*(i*nc+j-1)+1], p.stats[4*(i*nc+j)]}
 		b := 0
-		for k := 1; k < 4; k++ {
-			if d[k] > d[b] {
-				b = k
+		for q := 1; q < 4; q++ {
+			if d[q] > d[b] {
+				b = q
 			}
 		}
 		if d[b] >= p.tdiff {
-			best[c] = int8(b)
+			best = b
 		}
 	}
-	// Then write image row by row, so the image and the map stream in order.
-	parallel(y1-y0, func(lo, hi int) {
-		scratch := make([]float32, 3*S)
-		var srcs [4][]float32
-		var offs [4]int // offset of the cell's pixel on this row inside each patch plane
-		for y := y0 + lo; y < y0+hi; y++ {
-			ly := (y - y0) * P
-			for c := cLo; c <= cHi; c++ {
-				srcs[0], offs[0] = prev.recon[(c-1)*pp3:c*pp3], S*P+S+ly
-				srcs[1], offs[1] = prev.recon[c*pp3:(c+1)*pp3], S*P+ly
-				srcs[2], offs[2] = cur.recon[(c-1)*pp3:c*pp3], S+ly
-				srcs[3], offs[3] = cur.recon[c*pp3:(c+1)*pp3], ly
-				x0, x1 := (c-1)*S, min(c*S, img.W)
-				p.writeCell(img, res, x0, x1, y, y+1, srcs[:], offs[:], int(best[c]), scratch)
+	part := p.part[i%2][j*3*SS : (j+1)*3*SS]
+	var cand []float32
+	if best == 0 || best == 1 {
+		cand = p.cand[i%2][(2*j+best)*3*SS : (2*j+best+1)*3*SS]
+	}
+	ops := [3]int{opSet, opAdd, opAddDiv3}
+	if p.o.Reduce == ReduceMax {
+		ops = [3]int{opSet, opMax, opMax}
+	}
+	o := y0*W + x0
+	for c := 0; c < 3; c++ {
+		im := img.Pix[c*W*H+o:]
+		// src, ss: the merged cell's channel c and its stride.
+		var src []float32
+		var ss int
+		switch {
+		case res.Merged != nil:
+			src, ss = res.Merged.Pix[c*W*H+o:], W
+			switch best {
+			case -1:
+				mean3(src, W, part[c*SS:], S, left[c*PP+S:], P, cur[c*PP:], P, rh, cw)
+			case 0, 1:
+				copyBlock(src, W, cand[c*SS:], S, rh, cw)
+			case 2:
+				copyBlock(src, W, left[c*PP+S:], P, rh, cw)
+			case 3:
+				copyBlock(src, W, cur[c*PP:], P, rh, cw)
 			}
+		case best == -1:
+			blockMeanAbs(res.Raw.V[o:], W, part[c*SS:], S, left[c*PP+S:], P, cur[c*PP:], P, im, W, rh, cw, ops[c])
+			continue
+		case best <= 1:
+			src, ss = cand[c*SS:], S
+		case best == 2:
+			src, ss = left[c*PP+S:], P
+		default:
+			src, ss = cur[c*PP:], P
 		}
-	})
+		blockAbs(res.Raw.V[o:], W, src, ss, im, W, rh, cw, ops[c])
+	}
 }
 
-// finishNone writes cell columns cLo…cHi of patch row i of the non-overlapping tiling (cell rows i
-// and i+1, image rows (i−1)S … (i+1)S).
-func (p *Pipeline) finishNone(img *Image, g Grid, i int, cur *band, res *Result, cLo, cHi int) {
+// writeNone writes the image cells of patch (i, j) of the non-overlapping tiling (odd i
+// and j): its four quarters are cells (i, j), (i, j+1), (i+1, j) and (i+1, j+1).
+func (p *Pipeline) writeNone(img *Image, g Grid, i, j int, cur []float32, res *Result) {
 	S, P := g.S, g.P
-	pp3 := 3 * P * P
-	for dy := 0; dy < 2; dy++ {
-		y0, y1 := (i-1+dy)*S, min((i+dy)*S, img.H)
-		if y0 >= y1 || cLo > cHi {
+	W, H := img.W, img.H
+	ncx, ncy := g.ImageCells()
+	ops := [3]int{opSet, opAdd, opAddDiv3}
+	if p.o.Reduce == ReduceMax {
+		ops = [3]int{opSet, opMax, opMax}
+	}
+	for q := 0; q < 4; q++ {
+		ci, cj := i+q/2, j+q%2
+		if ci < 1 || ci > ncy || cj < 1 || cj > ncx {
 			continue
 		}
-		parallel(y1-y0, func(lo, hi int) {
-			src := make([][]float32, 1)
-			off := make([]int, 1)
-			for y := y0 + lo; y < y0+hi; y++ {
-				for c := cLo; c <= cHi; c++ {
-					j := c - 1 + c%2 // odd patch column covering cell c
-					k := (j - 1) / 2
-					src[0], off[0] = cur.recon[k*pp3:(k+1)*pp3], (dy*S+y-y0)*P+(c-j)*S
-					x0, x1 := (c-1)*S, min(c*S, img.W)
-					p.writeCell(img, res, x0, x1, y, y+1, src, off, 0, nil)
-				}
+		y0, x0 := (ci-1)*S, (cj-1)*S
+		rh, cw := min(S, H-y0), min(S, W-x0)
+		o := y0*W + x0
+		for c := 0; c < 3; c++ {
+			src, ss := cur[c*P*P+(q/2)*S*P+(q%2)*S:], P
+			if res.Merged != nil {
+				copyBlock(res.Merged.Pix[c*W*H+o:], W, src, ss, rh, cw)
+				src, ss = res.Merged.Pix[c*W*H+o:], W
 			}
-		})
+			blockAbs(res.Raw.V[o:], W, src, ss, img.Pix[c*W*H+o:], W, rh, cw, ops[c])
+		}
 	}
 }
 
-// writeCell merges the image rectangle [x0,x1)×[y0,y1) of one cell from the covering
-// patch planes srcs (the cell's top-left at offs[k] in each P×P plane): the mean of all
-// when best < 0, else srcs[best]. It writes the channel-reduced |merged − image|.
-// scratch holds 3·(x1−x0) floats for the mean.
-func (p *Pipeline) writeCell(img *Image, res *Result, x0, x1, y0, y1 int, srcs [][]float32, offs []int, best int, scratch []float32) {
-	P := p.p
-	W, n := img.W, img.W*img.H
-	wd := x1 - x0
-	useMax := p.o.Reduce == ReduceMax
-	var merged [3][]float32
-	for y := y0; y < y1; y++ {
-		ly := y - y0
-		for c := 0; c < 3; c++ {
-			base := c*P*P + ly*P
-			if best >= 0 {
-				o := base + offs[best]
-				merged[c] = srcs[best][o : o+wd : o+wd]
-				continue
-			}
-			m := scratch[c*wd : (c+1)*wd]
-			mean4(m, srcs[0][base+offs[0]:], srcs[1][base+offs[1]:], srcs[2][base+offs[2]:], srcs[3][base+offs[3]:])
-			merged[c] = m
-		}
-		row := y * W
-		absDiff3(res.Raw.V[row+x0:row+x1], merged[0], merged[1], merged[2],
-			img.Pix[row+x0:row+x1], img.Pix[n+row+x0:n+row+x1], img.Pix[2*n+row+x0:2*n+row+x1], useMax)
-		if res.Merged != nil {
-			mp := res.Merged.Pix
-			copy(mp[row+x0:row+x1], merged[0])
-			copy(mp[n+row+x0:n+row+x1], merged[1])
-			copy(mp[2*n+row+x0:2*n+row+x1], merged[2])
+// copyQuarter copies the rows × cols window of the three channel planes of a patch
+// quarter (src at the quarter's corner in channel 0, planes P×P) into dst (3 planes S×S).
+func copyQuarter(dst, src []float32, S, P, rows, cols int) {
+	for c := 0; c < 3; c++ {
+		copyBlock(dst[c*S*S:], S, src[c*P*P:], P, rows, cols)
+	}
+}
+
+// copyBlock copies a rows × cols window between strided slices.
+func copyBlock(dst []float32, sd int, src []float32, ss int, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		copy(dst[r*sd:r*sd+cols], src[r*ss:r*ss+cols])
+	}
+}
+
+// mean3 sets dst = ((p + q) + d) · 0.25 over the window, the ROPS mean when p = a + b.
+func mean3(dst []float32, sd int, p []float32, sp int, q []float32, sq int, d []float32, sdd int, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		o, a, b, c := dst[r*sd:r*sd+cols], p[r*sp:r*sp+cols], q[r*sq:r*sq+cols], d[r*sdd:r*sdd+cols]
+		for x := range o {
+			o[x] = ((a[x] + b[x]) + c[x]) * 0.25
 		}
 	}
 }

@@ -13,6 +13,9 @@ go vet ./... || fail=1
 echo "== go test"
 go test -count=1 -timeout 30m ./... || fail=1
 
+echo "== go test, engine without assembly (-tags purego: the Go loops other CPUs run)"
+go vet -tags purego ./engine/... && go test -count=1 -tags purego ./engine || fail=1
+
 echo "== pytest (train/)"
 (cd train && "$HISIR_PYTHON" -m pytest -q) || fail=1
 
