@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .augment import Source, damage
 from .errors import DataError
@@ -55,10 +55,15 @@ def list_images(paths: list[str] | str, pattern: str | None = None) -> list[Path
 
 
 def load_raw(path: Path) -> tuple[np.ndarray, float]:
-    """Pixels as stored (uint8 or uint16, 2D grey or RGB) and the divisor that maps them to [0,1]."""
+    """Pixels (uint8 or uint16, 2D grey or RGB) and the divisor that maps them to [0,1].
+
+    The EXIF orientation tag is applied, as the Go engine does, so a phone photo shot in
+    portrait is upright on both sides of the model contract.
+    """
     try:
-        with Image.open(path) as im:
-            im.load()
+        with Image.open(path) as raw:
+            raw.load()
+            im = ImageOps.exif_transpose(raw)
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 a = np.asarray(im, dtype=np.uint16)
                 return a, 65535.0

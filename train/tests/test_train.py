@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -124,3 +125,23 @@ def test_sipcba_folder_uses_train_good(tmp_path: Path, image_dir: Path) -> None:
     (tmp_path / "ds" / "test").mkdir()
     (tmp_path / "ds" / "test" / "b.png").write_bytes((image_dir / "sub" / "n1.png").read_bytes())
     assert [p.name for p in list_images([str(tmp_path / "ds")])] == ["a.png"]
+
+
+@pytest.mark.parametrize("orientation,shape", [(1, (20, 32, 3)), (3, (20, 32, 3)), (6, (32, 20, 3)), (8, (32, 20, 3))])
+def test_exif_orientation_applied(tmp_path: Path, orientation: int, shape: tuple[int, int, int]) -> None:
+    """A JPEG's EXIF orientation is applied on load, as engine.Decode does in Go."""
+    from PIL import Image
+
+    from hisir_train.data import load_image
+
+    a = np.zeros((20, 32, 3), dtype=np.uint8)
+    a[:10, :16] = (250, 0, 0)  # red top-left block of the stored pixels
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "o.jpg"
+    Image.fromarray(a).save(path, exif=exif, quality=95)
+    got = load_image(path)
+    assert got.shape == shape
+    # Where the stored top-left block lands after the transform.
+    corner = {1: got[2, 2], 3: got[-3, -3], 6: got[2, -3], 8: got[-3, 2]}[orientation]
+    assert corner[0] > 0.8 and corner[1] < 0.2
