@@ -146,6 +146,32 @@ func label(runs []run) int {
 	return n
 }
 
+// Span is a horizontal stretch [X0, X1) of set pixels on row Y and the 8-connected component
+// it belongs to, numbered 0..n-1 in raster order of each component's first pixel.
+type Span struct{ Y, X0, X1, Comp int32 }
+
+// LabelMap groups the pixels of m with score ≥ threshold — the pixels FindDefects keeps —
+// into 8-connected components, with no minimum area. It returns their spans in raster order,
+// appended to dst[:0] (pass the previous result to reuse its storage), and the component count.
+func LabelMap(dst []Span, m *Map, threshold float32) ([]Span, int) {
+	return spansOf(dst, runsOfMap(m, threshold))
+}
+
+// LabelMask is LabelMap for the set pixels of a mask, grouped as Regions groups them.
+func LabelMask(dst []Span, m *Mask) ([]Span, int) {
+	return spansOf(dst, runsOfMask(m))
+}
+
+// spansOf labels runs and copies them out as spans.
+func spansOf(dst []Span, runs []run) ([]Span, int) {
+	n := label(runs)
+	dst = slices.Grow(dst[:0], len(runs))
+	for _, r := range runs {
+		dst = append(dst, Span{Y: r.y, X0: r.x0, X1: r.x1, Comp: r.comp})
+	}
+	return dst, n
+}
+
 // FindDefects thresholds the score map (≥ threshold), groups pixels into 8-connected
 // components, drops those under minArea pixels and returns the rest with their outline,
 // sorted by Peak (highest first; ties in raster order of the first pixel).

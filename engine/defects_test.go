@@ -211,3 +211,89 @@ func TestDefectPeakAndMean(t *testing.T) {
 		t.Fatalf("regions %+v", r)
 	}
 }
+
+// paintSpans turns labelled spans back into per-pixel labels (−1 background).
+func paintSpans(spans []engine.Span, w, h int) []int {
+	lab := make([]int, w*h)
+	for i := range lab {
+		lab[i] = -1
+	}
+	for _, s := range spans {
+		for x := s.X0; x < s.X1; x++ {
+			lab[int(s.Y)*w+int(x)] = int(s.Comp)
+		}
+	}
+	return lab
+}
+
+func TestLabelMaskAndMapMatchFloodFill(t *testing.T) {
+	var mspans, sspans []engine.Span // reused across cases, as callers do
+	for seed := uint64(1); seed <= 12; seed++ {
+		for _, level := range []float32{0.45, 0.5, 0.55, 0.6} {
+			t.Run(fmt.Sprintf("seed%d_level%g", seed, level), func(t *testing.T) {
+				const w, h = 37, 23
+				m := randomMask(w, h, seed, level)
+				want, wn := bruteComponents(m)
+				var n int
+				mspans, n = engine.LabelMask(mspans, m)
+				if n != wn {
+					t.Fatalf("LabelMask: %d components, brute force finds %d", n, wn)
+				}
+				score := engine.NewMap(w, h)
+				for i, v := range m.Pix {
+					score.V[i] = 0.25 + 0.5*float32(v) // set pixels 0.75, others 0.25
+				}
+				sspans, n = engine.LabelMap(sspans, score, 0.75) // inclusive, like FindDefects
+				if n != wn {
+					t.Fatalf("LabelMap: %d components, brute force finds %d", n, wn)
+				}
+				for name, spans := range map[string][]engine.Span{"LabelMask": mspans, "LabelMap": sspans} {
+					got := paintSpans(spans, w, h)
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("%s: pixel (%d,%d) in component %d, want %d (raster order)", name, i%w, i/w, got[i], want[i])
+						}
+					}
+					for k := 1; k < len(spans); k++ {
+						a, b := spans[k-1], spans[k]
+						if a.Y > b.Y || (a.Y == b.Y && a.X1 >= b.X0) {
+							t.Fatalf("%s: spans %v then %v are not in raster order", name, a, b)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestLabelHandCases(t *testing.T) {
+	cases := []struct {
+		name string
+		pic  string
+		n    int
+	}{
+		{"empty", `... ...`, 0},
+		{"diagonal touch merges", `#.. .#. ..#`, 1},
+		{"anti-diagonal merges", `..# .#. #..`, 1},
+		{"two apart", `#..#`, 2},
+		{"ring with hole is one", `### #.# ###`, 1},
+		{"U shape joins late", `#.# ###`, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := parseMap(c.pic)
+			if _, n := engine.LabelMap(nil, m, 0.5); n != c.n {
+				t.Errorf("LabelMap: %d components, want %d", n, c.n)
+			}
+			mask := engine.NewMask(m.W, m.H)
+			for i, v := range m.V {
+				if v >= 0.5 {
+					mask.Pix[i] = 1
+				}
+			}
+			if _, n := engine.LabelMask(nil, mask); n != c.n {
+				t.Errorf("LabelMask: %d components, want %d", n, c.n)
+			}
+		})
+	}
+}

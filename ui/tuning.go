@@ -12,17 +12,20 @@ import (
 	"github.com/fogleman/gg"
 )
 
-// TuningPoint is the detector's quality at one threshold, measured on labelled boards.
+// TuningPoint is the detector's quality at one threshold, measured on labelled boards the
+// way `hisir eval` measures it: predicted defects matched one-to-one to ground-truth regions
+// at IoU > 0.5.
 type TuningPoint struct {
 	Threshold  float64
-	Precision  float64
-	Recall     float64
-	FPPerBoard float64 // false alarms per defect-free board
+	Precision  float64 // matched predictions / predictions on boards with defects
+	Recall     float64 // matched ground-truth regions / all regions
+	FPPerBoard float64 // predicted defects per defect-free board
 }
 
-// TuningChart draws precision, recall (left axis, 0–1) and false positives per
+// TuningChart draws defect precision, recall (left axis, 0–1) and false positives per
 // defect-free board (right axis) against the threshold, with the current threshold
-// marked. Tapping the chart picks the threshold under the pointer.
+// marked and the matching rule (IoU > 0.5, one-to-one) stated. Tapping the chart picks the
+// threshold under the pointer.
 type TuningChart struct {
 	widget.BaseWidget
 
@@ -161,16 +164,19 @@ func (c *TuningChart) Draw(w, h int, scale float64) image.Image {
 		dc.Stroke()
 		dc.SetDash()
 		if p, ok := c.at(c.threshold); ok {
-			dc.DrawStringAnchored(fmt.Sprintf("t=%.2f  P %.2f  R %.2f  FP/board %.2f", c.threshold, p.Precision, p.Recall, p.FPPerBoard),
-				l+pw/2, t*0.25, 0.5, 0.35)
+			dc.DrawStringAnchored(fmt.Sprintf("t=%.2f P %.2f R %.2f FP/board %.2f", c.threshold, p.Precision, p.Recall, p.FPPerBoard),
+				l, t*0.25, 0, 0.35)
 		}
 	}
+	// matching rule, as in `hisir eval` and the paper: one-to-one at IoU > 0.5
+	dc.SetRGB255(160, 160, 160)
+	dc.DrawStringAnchored("IoU>0.5, 1-to-1", float64(w)-4*scale, t*0.25, 1, 0.35)
 	// legend
 	lx := l
 	for _, e := range []struct {
 		name string
 		col  color.RGBA
-	}{{"precision", precisionColor}, {"recall", recallColor}, {"FP per clean board (right axis)", fpColor}} {
+	}{{"precision", precisionColor}, {"recall", recallColor}, {"FP per defect-free board (right axis)", fpColor}} {
 		dc.SetColor(e.col)
 		dc.DrawRectangle(lx, t*0.68-5, 10, 10)
 		dc.Fill()

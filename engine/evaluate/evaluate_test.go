@@ -3,12 +3,14 @@ package evaluate
 import (
 	"math"
 	"math/rand"
+	"sort"
 	"testing"
 
 	"github.com/hisirdesk/hisir/engine"
 )
 
-// floodLabels is the brute-force reference for Components: BFS flood fill, 8-connected.
+// floodLabels is the brute-force reference for the ground-truth regions: BFS flood fill,
+// 8-connected, labels 1..n in raster order of the first pixel.
 func floodLabels(mask []uint8, w, h int) ([]int32, int) {
 	labels := make([]int32, w*h)
 	var n int32
@@ -41,7 +43,7 @@ func floodLabels(mask []uint8, w, h int) ([]int32, int) {
 	return labels, int(n)
 }
 
-func TestComponentsMatchesFloodFill(t *testing.T) {
+func TestTruthMatchesFloodFill(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for trial := 0; trial < 200; trial++ {
 		w, h := 1+rng.Intn(30), 1+rng.Intn(30)
@@ -52,20 +54,36 @@ func TestComponentsMatchesFloodFill(t *testing.T) {
 				mask[i] = 255
 			}
 		}
-		got, n := Components(mask, w, h)
-		want, wn := floodLabels(mask, w, h)
-		if n != wn {
-			t.Fatalf("trial %d (%dx%d): %d components, want %d", trial, w, h, n, wn)
+		gt, err := NewTruth(mask, w, h)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for i := range got {
-			if got[i] != want[i] {
-				t.Fatalf("trial %d: pixel %d label %d, want %d", trial, i, got[i], want[i])
+		want, wn := floodLabels(mask, w, h)
+		if gt.Regions() != wn {
+			t.Fatalf("trial %d (%dx%d): %d regions, want %d", trial, w, h, gt.Regions(), wn)
+		}
+		wantArea := make([]int, wn)
+		for _, l := range want {
+			if l > 0 {
+				wantArea[l-1]++
+			}
+		}
+		for _, s := range gt.spans {
+			for x := s.X0; x < s.X1; x++ {
+				if l := want[int(s.Y)*w+int(x)]; l != s.Comp+1 {
+					t.Fatalf("trial %d: pixel (%d,%d) in region %d, want %d", trial, x, s.Y, s.Comp+1, l)
+				}
+			}
+		}
+		for c, a := range gt.area {
+			if a != wantArea[c] {
+				t.Fatalf("trial %d: region %d has %d pixels, want %d", trial, c+1, a, wantArea[c])
 			}
 		}
 	}
 }
 
-func TestComponentsHandCases(t *testing.T) {
+func TestTruthHandCases(t *testing.T) {
 	tests := []struct {
 		name string
 		w, h int
@@ -87,10 +105,20 @@ func TestComponentsHandCases(t *testing.T) {
 					m[i] = 1
 				}
 			}
-			if _, n := Components(m, tc.w, tc.h); n != tc.n {
-				t.Fatalf("got %d components, want %d", n, tc.n)
+			gt, err := NewTruth(m, tc.w, tc.h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gt.Regions() != tc.n {
+				t.Fatalf("got %d regions, want %d", gt.Regions(), tc.n)
 			}
 		})
+	}
+	if gt, err := NewTruth(nil, 4, 3); err != nil || gt.Regions() != 0 {
+		t.Fatalf("nil mask: %v regions, %v", gt, err)
+	}
+	if _, err := NewTruth(make([]uint8, 5), 2, 2); err == nil {
+		t.Fatal("a mask of the wrong size must fail")
 	}
 }
 
@@ -302,5 +330,126 @@ func TestDefectFreeAndMinArea(t *testing.T) {
 	}
 	if d.Counts[0].Threshold != 0.5 {
 		t.Fatal("thresholds must be sorted ascending")
+	}
+}
+
+// refMatch is the pixel-by-pixel reference for Matcher.Match: flood-filled labels, overlaps
+// counted per pixel, one-to-one greedy pairing from the highest IoU.
+func refMatch(scores []float32, mask []uint8, w, h int, t float32, minArea int) (tp, fp, fn int) {
+	bin := make([]uint8, w*h)
+	for i, s := range scores {
+		if s >= t {
+			bin[i] = 1
+		}
+	}
+	pred, np := floodLabels(bin, w, h)
+	gt, ng := floodLabels(mask, w, h)
+	pa, ga := make([]int, np+1), make([]int, ng+1)
+	inter := map[[2]int32]int{}
+	for i := range pred {
+		pa[pred[i]]++
+		ga[gt[i]]++
+		if pred[i] != 0 && gt[i] != 0 {
+			inter[[2]int32{pred[i], gt[i]}]++
+		}
+	}
+	type cand struct {
+		p, g int32
+		iou  float64
+	}
+	var cs []cand
+	for k, in := range inter {
+		if pa[k[0]] < minArea {
+			continue
+		}
+		if iou := float64(in) / float64(pa[k[0]]+ga[k[1]]-in); iou > IoUThreshold {
+			cs = append(cs, cand{k[0], k[1], iou})
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].iou != cs[j].iou {
+			return cs[i].iou > cs[j].iou
+		}
+		if cs[i].p != cs[j].p {
+			return cs[i].p < cs[j].p
+		}
+		return cs[i].g < cs[j].g
+	})
+	usedP, usedG := make([]bool, np+1), make([]bool, ng+1)
+	for _, c := range cs {
+		if !usedP[c.p] && !usedG[c.g] {
+			usedP[c.p], usedG[c.g] = true, true
+			tp++
+		}
+	}
+	for l := 1; l <= np; l++ {
+		if pa[l] >= minArea && !usedP[l] {
+			fp++
+		}
+	}
+	return tp, fp, ng - tp
+}
+
+func TestMatcherMatchesPixelReference(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	var m Matcher // one matcher for every image and threshold, as the callers use it
+	for trial := 0; trial < 150; trial++ {
+		w, h := 2+rng.Intn(40), 2+rng.Intn(30)
+		scores := make([]float32, w*h)
+		mask := make([]uint8, w*h)
+		// blobs: ground truth rectangles, predictions jittered copies plus noise
+		for k := rng.Intn(5); k > 0; k-- {
+			x0, y0 := rng.Intn(w), rng.Intn(h)
+			x1, y1 := min(w, x0+1+rng.Intn(8)), min(h, y0+1+rng.Intn(8))
+			for y := y0; y < y1; y++ {
+				for x := x0; x < x1; x++ {
+					mask[y*w+x] = 1
+				}
+			}
+			dx, dy := rng.Intn(3)-1, rng.Intn(3)-1
+			for y := max(0, y0+dy); y < min(h, y1+dy); y++ {
+				for x := max(0, x0+dx); x < min(w, x1+dx); x++ {
+					scores[y*w+x] = 0.5 + 0.5*rng.Float32()
+				}
+			}
+		}
+		for i := range scores {
+			if rng.Float64() < 0.08 {
+				scores[i] = rng.Float32()
+			}
+		}
+		gt, err := NewTruth(mask, w, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, th := range []float32{0.3, 0.5, 0.7, 0.9} {
+			for _, minArea := range []int{1, 4} {
+				tp, fp, fn, err := m.Match(&engine.Map{W: w, H: h, V: scores}, gt, th, minArea)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rtp, rfp, rfn := refMatch(scores, mask, w, h, th, minArea)
+				if tp != rtp || fp != rfp || fn != rfn {
+					t.Fatalf("trial %d t=%v min %d: tp/fp/fn %d/%d/%d, reference %d/%d/%d", trial, th, minArea, tp, fp, fn, rtp, rfp, rfn)
+				}
+			}
+		}
+	}
+	if _, _, _, err := m.Match(engine.NewMap(3, 2), &Truth{w: 2, h: 3}, 0.5, 1); err == nil {
+		t.Fatal("a score map of another size than the ground truth must fail")
+	}
+}
+
+func TestDefectCountsAdd(t *testing.T) {
+	var c DefectCounts
+	c.Add(2, 1, 1, false) // defective image: its false positive lowers precision
+	c.Add(0, 3, 0, true)  // defect-free image: counted per defect-free image only
+	c.Add(0, 1, 0, true)
+	want := DefectCounts{TP: 2, FP: 1, FN: 1, FPDefectFree: 4, DefectFreeImages: 2}
+	if c != want {
+		t.Fatalf("%+v, want %+v", c, want)
+	}
+	if c.Precision() != 2.0/3 || c.Recall() != 2.0/3 || c.FPPerDefectFreeImage() != 2 {
+		t.Fatalf("P %v R %v FP/img %v", c.Precision(), c.Recall(), c.FPPerDefectFreeImage())
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/hisirdesk/hisir/engine"
 )
 
 // DefaultBins is the histogram resolution of the pixel metrics; scores are quantised to
@@ -49,22 +51,26 @@ func (p *Pixel) Add(scores []float32, mask []uint8, w, h int) error {
 	if len(scores) != w*h || len(mask) != w*h {
 		return fmt.Errorf("evaluate: scores (%d) and mask (%d) must both hold %d×%d values", len(scores), len(mask), w, h)
 	}
-	labels, n := Components(mask, w, h)
+	spans, n := engine.LabelMask(nil, &engine.Mask{W: w, H: h, Pix: mask})
 	base := len(p.comps)
 	for i := 0; i < n; i++ {
 		p.comps = append(p.comps, make([]uint32, p.bins))
 		p.sizes = append(p.sizes, 0)
 	}
-	for i, s := range scores {
-		b := p.bin(s)
-		if l := labels[i]; l > 0 {
+	// Every pixel into the normal histogram, then the defect pixels moved to their region's.
+	for _, s := range scores {
+		p.neg[p.bin(s)]++
+	}
+	for _, sp := range spans {
+		c := base + int(sp.Comp)
+		row := scores[int(sp.Y)*w:]
+		for x := sp.X0; x < sp.X1; x++ {
+			b := p.bin(row[x])
+			p.neg[b]--
 			p.pos[b]++
-			c := base + int(l) - 1
 			p.comps[c][b]++
-			p.sizes[c]++
-		} else {
-			p.neg[b]++
 		}
+		p.sizes[c] += uint64(sp.X1 - sp.X0)
 	}
 	return nil
 }
