@@ -40,17 +40,25 @@ func (m *Map) Range() (lo, hi float32) {
 
 // MinMax is the per-image min-max normalisation of the paper: (raw − min)/(max − min),
 // all zeros when max = min (contract step 6).
-func MinMax(raw *Map) *Map {
-	out := NewMap(raw.W, raw.H)
+func MinMax(raw *Map) *Map { return MinMaxInto(nil, raw) }
+
+// MinMaxInto is MinMax writing into dst, resized to raw and entirely overwritten (nil
+// allocates; dst may be raw itself, normalising in place). It returns dst.
+func MinMaxInto(dst, raw *Map) *Map {
+	if dst == nil {
+		dst = NewMap(raw.W, raw.H)
+	}
 	lo, hi := raw.Range()
+	dst.W, dst.H, dst.V = raw.W, raw.H, grow(dst.V, len(raw.V))
 	if !(hi > lo) {
-		return out
+		clear(dst.V)
+		return dst
 	}
 	k := 1 / (float64(hi) - float64(lo))
 	parallel(len(raw.V), func(a, b int) {
-		scaleRange(out.V[a:b], raw.V[a:b], float64(lo), k)
+		scaleRange(dst.V[a:b], raw.V[a:b], float64(lo), k)
 	})
-	return out
+	return dst
 }
 
 // Calibrated is the calibrated score max(0, (raw − q50)/(q999 − q50)) of the contract;

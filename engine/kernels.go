@@ -164,6 +164,23 @@ func blockAbs(dst []float32, sd int, src []float32, ss int, im []float32, si int
 	}
 }
 
+// copyBlock copies a rows × cols window between strided slices.
+func copyBlock(dst []float32, sd int, src []float32, ss int, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	dst, src = span(dst, sd, rows, cols), span(src, ss, rows, cols)
+	v := vec(cols)
+	if v > 0 {
+		copyAVX2(&dst[0], &src[0], sd, ss, rows, v)
+	}
+	if v < cols {
+		for r := 0; r < rows; r++ {
+			copy(dst[r*sd+v:r*sd+cols], src[r*ss+v:r*ss+cols])
+		}
+	}
+}
+
 // applyOp folds e into the map value o.
 func applyOp(op int, o, e float32) float32 {
 	switch op {

@@ -34,3 +34,6 @@ func scaleAVX2(dst, src *float32, n int, lo, k float64)
 
 // runtimeHasAVX2 reports whether the CPU and OS support AVX2 (for the tests).
 func runtimeHasAVX2() bool { return cpu.X86.HasAVX2 }
+
+//go:noescape
+func copyAVX2(dst, src *float32, sd, ss, rows, cols int)

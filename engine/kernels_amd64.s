@@ -370,3 +370,56 @@ sloop:
 	JB         sloop
 	VZEROUPPER
 	RET
+
+// func copyAVX2(dst, src *float32, sd, ss, rows, cols int)
+// Copies a rows × cols window (cols a multiple of 8) between strided slices.
+TEXT ·copyAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ sd+16(FP), R8
+	SHLQ $2, R8
+	MOVQ ss+24(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+32(FP), R10
+	MOVQ cols+40(FP), DX
+	SHLQ $2, DX
+
+crow:
+	TESTQ R10, R10
+	JZ    cdone
+	XORQ  CX, CX
+	CMPQ  DX, $128
+	JB    ccol8
+
+ccol32:
+	VMOVUPS 0(SI)(CX*1), Y0
+	VMOVUPS 32(SI)(CX*1), Y1
+	VMOVUPS 64(SI)(CX*1), Y2
+	VMOVUPS 96(SI)(CX*1), Y3
+	VMOVUPS Y0, 0(DI)(CX*1)
+	VMOVUPS Y1, 32(DI)(CX*1)
+	VMOVUPS Y2, 64(DI)(CX*1)
+	VMOVUPS Y3, 96(DI)(CX*1)
+	ADDQ    $128, CX
+	LEAQ    128(CX), AX
+	CMPQ    AX, DX
+	JBE     ccol32
+	CMPQ    CX, DX
+	JAE     cnext
+
+ccol8:
+	VMOVUPS (SI)(CX*1), Y0
+	VMOVUPS Y0, (DI)(CX*1)
+	ADDQ    $32, CX
+	CMPQ    CX, DX
+	JB      ccol8
+
+cnext:
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ R10
+	JMP  crow
+
+cdone:
+	VZEROUPPER
+	RET

@@ -91,6 +91,13 @@ func TestBlockKernelsMatchGo(t *testing.T) {
 							}
 						}
 						g, w = slices.Clone(dst), slices.Clone(dst)
+						copyBlock(g, st[5], in[4], st[4], rows, cols)
+						withGo(func() { copyBlock(w, st[5], in[4], st[4], rows, cols) })
+						sameSlices(t, "copyBlock", g, w)
+						for y := 0; y < rows; y++ {
+							sameSlices(t, "Go copyBlock", w[y*st[5]:y*st[5]+cols], in[4][y*st[4]:y*st[4]+cols])
+						}
+						g, w = slices.Clone(dst), slices.Clone(dst)
 						blockAbs(g, st[5], in[4], st[4], in[3], st[3], rows, cols, op)
 						withGo(func() { blockAbs(w, st[5], in[4], st[4], in[3], st[3], rows, cols, op) })
 						sameSlices(t, fmt.Sprintf("blockAbs op %d", op), g, w)
