@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 )
 
@@ -242,21 +243,22 @@ func (p *Pipeline) RunInto(ctx context.Context, img *Image, raw *Map, progress f
 		if err != nil {
 			return nil, fmt.Errorf("run pipeline: reconstruct patches %d–%d of %d: %w", k0+1, k0+n, total, err)
 		}
-		stats := p.stats[k0*4 : (k0+n)*4]
-		parallel(n, func(lo, hi int) {
-			for b := lo; b < hi; b++ {
-				quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], P, p.o.CellStat == StatMean, stats[4*b:4*b+4])
-			}
-		})
-		for b := 0; b < n; b++ {
-			for _, d := range stats[4*b : 4*b+4] {
-				if !isFinite(d) {
-					return nil, fmt.Errorf("run pipeline: patch %d (row %d, column %d): %w",
-						k0+b+1, rows[(k0+b)/nc], cols[(k0+b)%nc], ErrModelOutput)
+		if p.o.Merge == MergeNone {
+			// Every quarter is a cell of its own: the statistics only check the outputs.
+			stats := p.stats[k0*4 : (k0+n)*4]
+			parallel(n, func(lo, hi int) {
+				for b := lo; b < hi; b++ {
+					quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], P, p.o.CellStat == StatMean, stats[4*b:4*b+4])
+				}
+			})
+			for b := 0; b < n; b++ {
+				for _, d := range stats[4*b : 4*b+4] {
+					if !isFinite(d) {
+						return nil, fmt.Errorf("run pipeline: patch %d (row %d, column %d): %w",
+							k0+b+1, rows[(k0+b)/nc], cols[(k0+b)%nc], ErrModelOutput)
+					}
 				}
 			}
-		}
-		if p.o.Merge == MergeNone {
 			parallel(n, func(lo, hi int) {
 				for b := lo; b < hi; b++ {
 					p.writeNone(img, g, rows[(k0+b)/nc], cols[(k0+b)%nc], out[b*pp3:(b+1)*pp3], res)
@@ -264,15 +266,20 @@ func (p *Pipeline) RunInto(ctx context.Context, img *Image, raw *Map, progress f
 			})
 		} else {
 			// Patch row by patch row: a row's cells need the sums the row above left.
+			var bad firstBad
 			for k := k0; k < k0+n; {
 				i, j0 := k/nc, k%nc
 				j1 := min(nc, j0+k0+n-k) // patch columns j0…j1−1 of row i are in this batch
 				parallel(j1-max(j0, 1), func(lo, hi int) {
+					var scratch []float32 // padded image cells at the image's edge
 					for j := max(j0, 1) + lo; j < max(j0, 1)+hi; j++ {
 						slot := i*nc + j - k0 + 1 // patch (i, j); patch (i, j−1) is the slot before
-						p.mergeCell(img, g, i, j, p.out[(slot-1)*pp3:slot*pp3], p.out[slot*pp3:(slot+1)*pp3], res)
+						p.mergeCell(img, g, i, j, p.out[(slot-1)*pp3:slot*pp3], p.out[slot*pp3:(slot+1)*pp3], res, &scratch, &bad)
 					}
 				})
+				if k, ok := bad.get(); ok {
+					return nil, fmt.Errorf("run pipeline: patch %d (row %d, column %d): %w", k+1, k/nc, k%nc, ErrModelOutput)
+				}
 				k += j1 - j0
 			}
 			if last := (k0 + n - 1) % nc; last < nc-1 {
@@ -393,11 +400,84 @@ func sumAbsDiff(a, b []float32) float64 {
 
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
+// firstBad records the first patch found with a non-finite output.
+type firstBad struct {
+	mu  sync.Mutex
+	k   int
+	set bool
+}
+
+func (f *firstBad) add(k int) {
+	f.mu.Lock()
+	if !f.set || k < f.k {
+		f.k, f.set = k, true
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstBad) get() (int, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.k, f.set
+}
+
+// cellImage returns padded image cell (ci, cj) as channel 0 of planes spaced by plane floats,
+// rows by stride: the image itself when the cell lies inside it, else a reflect-padded copy
+// in *scratch (3 planes S×S, allocated on first use).
+func (p *Pipeline) cellImage(img *Image, g Grid, ci, cj int, scratch *[]float32) (im []float32, plane, stride int) {
+	S, W, H := g.S, img.W, img.H
+	if ci >= 1 && cj >= 1 && ci*S <= H && cj*S <= W {
+		return img.Pix[(ci-1)*S*W+(cj-1)*S:], W * H, W
+	}
+	if *scratch == nil {
+		*scratch = make([]float32, 3*S*S)
+	}
+	sc := *scratch
+	ridx, cidx := p.rowIdx[ci*S:(ci+1)*S], p.colIdx[cj*S:(cj+1)*S]
+	for c := 0; c < 3; c++ {
+		src := img.Pix[c*W*H : (c+1)*W*H]
+		for ly, sy := range ridx {
+			row := src[int(sy)*W : (int(sy)+1)*W]
+			d := sc[c*S*S+ly*S : c*S*S+(ly+1)*S]
+			for lx, sx := range cidx {
+				d[lx] = row[sx]
+			}
+		}
+	}
+	return sc, S * S, S
+}
+
+// cellStat is the cell statistic of |input − output| over one quarter (q: its corner in
+// channel 0 of a patch, planes P×P) against the padded image cell it covers (im, planes
+// spaced by plane, rows by stride). The mean is accumulated in float64, channel by
+// channel and row by row.
+func (p *Pipeline) cellStat(q []float32, im []float32, plane, stride int) float32 {
+	S, P := p.s, p.p
+	if p.o.CellStat == StatMean {
+		var acc float64
+		for c := 0; c < 3; c++ {
+			for ly := 0; ly < S; ly++ {
+				o, oi := c*P*P+ly*P, c*plane+ly*stride
+				acc += sumAbsDiff(q[o:o+S], im[oi:oi+S])
+			}
+		}
+		return float32(acc / float64(3*S*S))
+	}
+	var m uint32
+	for c := 0; c < 3; c++ {
+		m = blockMaxAbsDiff(q[c*P*P:], P, im[c*plane:], stride, S, S, m)
+	}
+	return math.Float32frombits(m)
+}
+
 // mergeCell does the work patch (i, j) completes, given its output cur and the output left
-// of patch (i, j−1), j ≥ 1: it finishes cell (i, j) (padded cell coordinates: the cell
-// patches (i−1, j−1), (i−1, j), (i, j−1) and (i, j) cover) into the raw map, and leaves
-// for cell (i+1, j) the sum of its two upper quarters, from left and cur.
-func (p *Pipeline) mergeCell(img *Image, g Grid, i, j int, left, cur []float32, res *Result) {
+// of patch (i, j−1), j ≥ 1, in one pass over their quarters that cover the image: it
+// leaves for cell (i+1, j) the statistics of its two upper quarters (bottom-right of left,
+// bottom-left of cur) and their sum, and it finishes cell (i, j) (padded cell coordinates:
+// the cell patches (i−1, j−1), (i−1, j), (i, j−1) and (i, j) cover) into the raw map.
+// Statistics are measured against the padded image, which is what the patches' inputs
+// hold. A non-finite statistic is recorded in bad.
+func (p *Pipeline) mergeCell(img *Image, g Grid, i, j int, left, cur []float32, res *Result, scratch *[]float32, bad *firstBad) {
 	S, P := g.S, g.P
 	PP, SS := P*P, S*S
 	W, H := img.W, img.H
@@ -407,8 +487,19 @@ func (p *Pipeline) mergeCell(img *Image, g Grid, i, j int, left, cur []float32, 
 	}
 	x0, cw := (j-1)*S, min(S, W-(j-1)*S)
 	nc := g.Cols
-	// The sum for cell (i+1, j): bottom-right of left + bottom-left of cur, in that order.
+	kl, kc := i*nc+j-1, i*nc+j // patch numbers of left and cur
+	// The cell below: statistics, then the sum a + b (bottom-right of left + bottom-left of
+	// cur, in that order) and, for ROPS, the quarters that may win.
 	if i+1 <= ncy {
+		im, plane, stride := p.cellImage(img, g, i+1, j, scratch)
+		sa, sb := p.cellStat(left[S*P+S:], im, plane, stride), p.cellStat(cur[S*P:], im, plane, stride)
+		p.stats[4*kl+3], p.stats[4*kc+2] = sa, sb
+		if !isFinite(sa) {
+			bad.add(kl)
+		}
+		if !isFinite(sb) {
+			bad.add(kc)
+		}
 		rh := min(S, H-i*S)
 		part := p.part[(i+1)%2][j*3*SS : (j+1)*3*SS]
 		for c := 0; c < 3; c++ {
@@ -416,10 +507,10 @@ func (p *Pipeline) mergeCell(img *Image, g Grid, i, j int, left, cur []float32, 
 		}
 		if p.o.Merge == MergeROPS {
 			cand := p.cand[(i+1)%2][j*6*SS : (j+1)*6*SS]
-			if p.stats[4*(i*nc+j-1)+3] >= p.tdiff {
+			if sa >= p.tdiff {
 				copyQuarter(cand[:3*SS], left[S*P+S:], S, P, rh, cw)
 			}
-			if p.stats[4*(i*nc+j)+2] >= p.tdiff {
+			if sb >= p.tdiff {
 				copyQuarter(cand[3*SS:], cur[S*P:], S, P, rh, cw)
 			}
 		}
@@ -427,13 +518,27 @@ func (p *Pipeline) mergeCell(img *Image, g Grid, i, j int, left, cur []float32, 
 	if i < 1 || i > ncy {
 		return
 	}
-	// Cell (i, j): its quarters a, b (from the row above), c = top-right of left,
-	// d = top-left of cur.
+	// Cell (i, j): quarters a, b from the row above, c = top-right of left, d = top-left
+	// of cur.
 	y0, rh := (i-1)*S, min(S, H-(i-1)*S)
+	{
+		im, plane, stride := p.cellImage(img, g, i, j, scratch)
+		sc, sd := p.cellStat(left[S:], im, plane, stride), p.cellStat(cur, im, plane, stride)
+		p.stats[4*kl+1], p.stats[4*kc] = sc, sd
+		if !isFinite(sc) {
+			bad.add(kl)
+		}
+		if !isFinite(sd) {
+			bad.add(kc)
+		}
+		if !isFinite(sc) || !isFinite(sd) {
+			return
+		}
+	}
 	best := -1
 	if p.o.Merge == MergeROPS {
 		k := (i-1)*nc + j
-		d := [4]float32{p.stats[4*(k-1)+3], p.stats[4*k+2], p.stats[4*(i*nc+j-1)+1], p.stats[4*(i*nc+j)]}
+		d := [4]float32{p.stats[4*(k-1)+3], p.stats[4*k+2], p.stats[4*kl+1], p.stats[4*kc]}
 		b := 0
 		for q := 1; q < 4; q++ {
 			if d[q] > d[b] {
