@@ -217,6 +217,9 @@ type inferRun struct {
 	cmap     *render.Colormap
 	stems    map[string]int
 	progress io.Writer // a terminal for the live patch count, or nil
+	// raw and score are reused from image to image: each is written to files before the
+	// next image, and a fresh 4K map would cost thousands of page faults.
+	raw, score *engine.Map
 }
 
 // terminal returns w when it is a character device (an interactive terminal), else nil.
@@ -372,19 +375,23 @@ func (r *inferRun) one(ctx context.Context, path string) (inferSummary, error) {
 	}
 	var t inferTimings
 	t.Decode = ms(time.Since(start))
-	res, err := r.pipe.Run(ctx, img, r.progressFunc(path))
+	res, err := r.pipe.RunInto(ctx, img, r.raw, r.progressFunc(path))
 	if err != nil {
 		return s, fmt.Errorf("%s: %w", path, err)
 	}
+	r.raw = res.Raw
 	t.Tile, t.Model, t.Merge, t.Map = ms(res.Timings.Tile), ms(res.Timings.Model), ms(res.Timings.Merge), ms(res.Timings.Map)
 
 	t0 := time.Now()
-	score := engine.MinMax(res.Raw)
+	var score *engine.Map
 	if r.settings.Norm == normCalibrated {
-		if score, err = engine.Calibrated(res.Raw, r.info.Calibration); err != nil {
+		if score, err = engine.CalibratedInto(r.score, res.Raw, r.info.Calibration); err != nil {
 			return s, fmt.Errorf("%s: %w", path, err)
 		}
+	} else {
+		score = engine.MinMaxInto(r.score, res.Raw)
 	}
+	r.score = score
 	defects := engine.FindDefects(score, float32(r.settings.Threshold), r.cfg.minArea)
 	_, maxScore := score.Range()
 	t.Defects = ms(time.Since(t0))

@@ -56,28 +56,33 @@ func MinMaxInto(dst, raw *Map) *Map {
 	}
 	k := 1 / (float64(hi) - float64(lo))
 	parallel(len(raw.V), func(a, b int) {
-		scaleRange(dst.V[a:b], raw.V[a:b], float64(lo), k)
+		scaleRange(dst.V[a:b], raw.V[a:b], float64(lo), k, false)
 	})
 	return dst
 }
 
 // Calibrated is the calibrated score max(0, (raw − q50)/(q999 − q50)) of the contract;
 // ErrNoCalibration when c is nil.
-func Calibrated(raw *Map, c *Calibration) (*Map, error) {
+func Calibrated(raw *Map, c *Calibration) (*Map, error) { return CalibratedInto(nil, raw, c) }
+
+// CalibratedInto is Calibrated writing into dst, resized to raw and entirely overwritten
+// (nil allocates; dst may be raw itself). It returns dst.
+func CalibratedInto(dst, raw *Map, c *Calibration) (*Map, error) {
 	if c == nil {
 		return nil, ErrNoCalibration
 	}
 	if !(c.Q999 > c.Q50) {
 		return nil, fmt.Errorf("calibrated score: %w: q999 %g must exceed q50 %g", ErrContract, c.Q999, c.Q50)
 	}
-	out := NewMap(raw.W, raw.H)
+	if dst == nil {
+		dst = NewMap(raw.W, raw.H)
+	}
+	dst.W, dst.H, dst.V = raw.W, raw.H, grow(dst.V, len(raw.V))
 	q50, k := c.Q50, 1/(c.Q999-c.Q50)
 	parallel(len(raw.V), func(a, b int) {
-		for i := a; i < b; i++ {
-			out.V[i] = float32(max(0, (float64(raw.V[i])-q50)*k))
-		}
+		scaleRange(dst.V[a:b], raw.V[a:b], q50, k, true)
 	})
-	return out, nil
+	return dst, nil
 }
 
 // ErrCalibrationMismatch reports a calibration computed with other pipeline settings than

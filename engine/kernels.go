@@ -269,12 +269,19 @@ func rangeNaN(v []float32, lo, hi float32) (float32, float32) {
 	return lo, hi
 }
 
-// scaleRange sets dst[i] = float32((float64(src[i]) − lo)·k).
-func scaleRange(dst, src []float32, lo, k float64) {
+// scaleRange sets dst[i] = float32((float64(src[i]) − lo)·k), or with clamp
+// float32(max(0, (float64(src[i]) − lo)·k)).
+func scaleRange(dst, src []float32, lo, k float64, clamp bool) {
 	src = src[:len(dst)]
 	n := vec(len(dst))
 	if n > 0 {
-		scaleAVX2(&dst[0], &src[0], n, lo, k)
+		scaleAVX2(&dst[0], &src[0], n, lo, k, clamp)
+	}
+	if clamp {
+		for i := n; i < len(dst); i++ {
+			dst[i] = float32(max(0, (float64(src[i])-lo)*k))
+		}
+		return
 	}
 	for i := n; i < len(dst); i++ {
 		dst[i] = float32((float64(src[i]) - lo) * k)

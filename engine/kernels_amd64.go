@@ -30,7 +30,7 @@ func blurVAVX2(dst *float32, rows **float32, n int, taps *float32, r int)
 func rangeAVX2(v *float32, n int) (lo, hi float32)
 
 //go:noescape
-func scaleAVX2(dst, src *float32, n int, lo, k float64)
+func scaleAVX2(dst, src *float32, n int, lo, k float64, clamp bool)
 
 // runtimeHasAVX2 reports whether the CPU and OS support AVX2 (for the tests).
 func runtimeHasAVX2() bool { return cpu.X86.HasAVX2 }

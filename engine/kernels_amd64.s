@@ -343,16 +343,22 @@ rloop:
 	VZEROUPPER
 	RET
 
-// func scaleAVX2(dst, src *float32, n int, lo, k float64)
-// dst[i] = float32((float64(src[i]) − lo)·k), 4 at a time in float64.
-TEXT ·scaleAVX2(SB), NOSPLIT, $0-40
+// func scaleAVX2(dst, src *float32, n int, lo, k float64, clamp bool)
+// dst[i] = float32((float64(src[i]) − lo)·k), 4 at a time in float64; with clamp,
+// float32(max(0, (float64(src[i]) − lo)·k)) as Go's max gives it: NaN stays NaN and −0
+// becomes +0 (the +0 added after VMAXPD).
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-41
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
 	MOVQ         n+16(FP), DX
 	SHLQ         $2, DX
 	VBROADCASTSD lo+24(FP), Y14
 	VBROADCASTSD k+32(FP), Y15
+	VXORPD       Y13, Y13, Y13
 	XORQ         CX, CX
+	MOVBLZX      clamp+40(FP), AX
+	TESTQ        AX, AX
+	JNZ          cloop
 
 sloop:
 	VCVTPS2PD  (SI)(CX*1), Y0
@@ -368,6 +374,27 @@ sloop:
 	ADDQ       $32, CX
 	CMPQ       CX, DX
 	JB         sloop
+	VZEROUPPER
+	RET
+
+cloop:
+	VCVTPS2PD  (SI)(CX*1), Y0
+	VCVTPS2PD  16(SI)(CX*1), Y1
+	VSUBPD     Y14, Y0, Y0
+	VSUBPD     Y14, Y1, Y1
+	VMULPD     Y15, Y0, Y0
+	VMULPD     Y15, Y1, Y1
+	VMAXPD     Y0, Y13, Y0 // Y0 = 0 > Y0 ? 0 : Y0, NaN kept
+	VMAXPD     Y1, Y13, Y1
+	VADDPD     Y13, Y0, Y0 // −0 + 0 = +0
+	VADDPD     Y13, Y1, Y1
+	VCVTPD2PSY Y0, X0
+	VCVTPD2PSY Y1, X1
+	VMOVUPS    X0, (DI)(CX*1)
+	VMOVUPS    X1, 16(DI)(CX*1)
+	ADDQ       $32, CX
+	CMPQ       CX, DX
+	JB         cloop
 	VZEROUPPER
 	RET
 

@@ -171,10 +171,34 @@ func TestRowKernelsMatchGo(t *testing.T) {
 			if !sameFloat(lo, wlo) || !sameFloat(hi, whi) {
 				t.Fatalf("rangeNaN n%d (%g, %g), Go loop (%g, %g)", n, lo, hi, wlo, whi)
 			}
-			g, w := make([]float32, n), make([]float32, n)
-			scaleRange(g, src, 0.125, 1/0.7)
-			withGo(func() { scaleRange(w, src, 0.125, 1/0.7) })
-			sameSlices(t, fmt.Sprintf("scaleRange n%d", n), g, w)
+			for _, clamp := range []bool{false, true} {
+				g, w := make([]float32, n), make([]float32, n)
+				scaleRange(g, src, 0.5, 1/0.7, clamp)
+				withGo(func() { scaleRange(w, src, 0.5, 1/0.7, clamp) })
+				sameSlices(t, fmt.Sprintf("scaleRange n%d clamp %v", n, clamp), g, w)
+				for i, v := range src { // the Go loop against the formula
+					e := float32((float64(v) - 0.5) / 0.7)
+					if clamp {
+						e = float32(max(0, (float64(v)-0.5)/0.7))
+					}
+					if math.Abs(float64(w[i]-e)) > 1e-6 || (e != e) != (w[i] != w[i]) {
+						t.Fatalf("Go scaleRange n%d clamp %v [%d] %g, want %g", n, clamp, i, w[i], e)
+					}
+				}
+			}
+			// Clamping: −0 and values below lo give +0, NaN stays NaN (as Go's max).
+			zs := []float32{float32(math.Copysign(0, -1)), 0.25, float32(math.NaN()), 0.5, 1, 0.5, 0.5, 0.5, 0}
+			for _, avx := range []bool{true, false} {
+				got := make([]float32, len(zs))
+				if avx {
+					scaleRange(got, zs, 0.5, 2, true)
+				} else {
+					withGo(func() { scaleRange(got, zs, 0.5, 2, true) })
+				}
+				if math.Float32bits(got[0]) != 0 || math.Float32bits(got[1]) != 0 || got[2] == got[2] || got[4] != 1 || math.Float32bits(got[3]) != 0 {
+					t.Fatalf("clamped scaling (avx %v) of %v gave %v", avx, zs, got)
+				}
+			}
 		}
 	}
 }

@@ -15,6 +15,6 @@ func blurHAVX2(dst, src *float32, n int, taps *float32, r int)            { pani
 func blurVAVX2(dst *float32, rows **float32, n int, taps *float32, r int) { panic("no avx2") }
 func copyAVX2(dst, src *float32, sd, ss, rows, cols int)                  { panic("no avx2") }
 func rangeAVX2(v *float32, n int) (lo, hi float32)                        { panic("no avx2") }
-func scaleAVX2(dst, src *float32, n int, lo, k float64)                   { panic("no avx2") }
+func scaleAVX2(dst, src *float32, n int, lo, k float64, clamp bool)       { panic("no avx2") }
 
 func runtimeHasAVX2() bool { return false }

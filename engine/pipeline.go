@@ -329,7 +329,9 @@ func (p *Pipeline) tile(img *Image, g Grid, i, j int, dst []float32) {
 		}
 		return
 	}
-	inside := ox >= 0 && ox+P <= W
+	// Columns lx0…lx1−1 come straight from the image row; the rest through the reflect table.
+	lx0, lx1 := min(P, max(0, -ox)), max(0, min(P, W-ox))
+	lx1 = max(lx0, lx1)
 	ridx := p.rowIdx[i*g.S : i*g.S+P]
 	cidx := p.colIdx[j*g.S : j*g.S+P]
 	for c := 0; c < 3; c++ {
@@ -338,12 +340,12 @@ func (p *Pipeline) tile(img *Image, g Grid, i, j int, dst []float32) {
 		for ly, sy := range ridx {
 			src := plane[int(sy)*W : (int(sy)+1)*W]
 			dr := d[ly*P : (ly+1)*P]
-			if inside {
-				copy(dr, src[ox:ox+P])
-				continue
+			copy(dr[lx0:lx1], src[ox+lx0:ox+lx1])
+			for lx := 0; lx < lx0; lx++ {
+				dr[lx] = src[cidx[lx]]
 			}
-			for lx, sx := range cidx {
-				dr[lx] = src[sx]
+			for lx := lx1; lx < P; lx++ {
+				dr[lx] = src[cidx[lx]]
 			}
 		}
 	}
