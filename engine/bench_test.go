@@ -256,8 +256,9 @@ func BenchmarkDefectsLowThreshold(b *testing.B) {
 
 // benchMemory runs one pipeline over a w×h image from a fresh Pipeline and reports the peak
 // heap in use above the input image, sampled every millisecond. The image-sized part is
-// the raw map and the blur scratch (2 maps); the rest should be the ring of patch rows
-// (2 + ⌈batch/cols⌉ rows, proportional to the width) and the batch buffers.
+// the raw map and the blur scratch (2 maps); the rest should be the batch buffers (inputs,
+// gate, outputs plus one slot) and two cell rows of quarter sums and ROPS candidates
+// (proportional to the width).
 func benchMemory(b *testing.B, w, h, batchSize int) {
 	img := engine.NewImage(w, h)
 	for i := range img.Pix {
@@ -304,13 +305,13 @@ func benchMemory(b *testing.B, w, h, batchSize int) {
 	mapBytes := uint64(w * h * 4)
 	g := engine.NewGrid(w, h, benchP)
 	nb := min(batchSize, g.Patches())
-	ringRows := 2 + (batchSize+g.Cols-1)/g.Cols
-	bands := uint64(ringRows * g.Cols * 3 * benchP * benchP * 4)
-	batch := uint64(nb * 4 * benchP * benchP * 4) // inputs (3 planes) and gate (1)
+	S := benchP / 2
+	cellRows := uint64(2 * g.Cols * 9 * S * S * 4)           // sums (3 planes) and candidates (6) per cell, 2 rows
+	batch := uint64((nb*4 + (nb+1)*3) * benchP * benchP * 4) // inputs (3 planes), gate (1), outputs (3, one more slot)
 	over := peak.Load() - base
 	b.ReportMetric(float64(over)/(1<<20), "peak-MiB")
 	b.ReportMetric(float64(2*mapBytes)/(1<<20), "2maps-MiB")
-	b.ReportMetric(float64(bands)/(1<<20), "ring-MiB")
+	b.ReportMetric(float64(cellRows)/(1<<20), "cellrows-MiB")
 	b.ReportMetric(float64(batch)/(1<<20), "batch-MiB")
 	b.ReportMetric((float64(over)-float64(2*mapBytes))/(1<<20), "nonmap-MiB")
 }
