@@ -18,6 +18,7 @@ const (
 	entityDetection = "detection"
 	entityLabel     = "label"
 	entityThreshold = "threshold"
+	entityImage     = "image"
 )
 
 // Audit actions.
@@ -59,7 +60,7 @@ type AuditEntry struct {
 	At       time.Time
 	Who      string
 	Action   string // ActionEdit, ActionUndo or ActionRedo
-	Entity   string // "detection", "label" or "threshold" (id: model id)
+	Entity   string // "detection", "label", "threshold" (id: model id) or "image" (removal)
 	EntityID int64
 	Before   json.RawMessage
 	After    json.RawMessage
@@ -149,6 +150,10 @@ func readState(ctx context.Context, tx *sql.Tx, entity string, id int64) ([]byte
 			st.Value = &val
 		}
 		v = st
+	case entityImage:
+		var st imageState
+		err = tx.QueryRowContext(ctx, `SELECT removed IS NOT NULL FROM images WHERE id = ?`, id).Scan(&st.Removed)
+		v = st
 	default:
 		return nil, fmt.Errorf("%w: unknown audit entity %q", ErrCorrupt, entity)
 	}
@@ -200,6 +205,14 @@ func (s *Store) applyState(ctx context.Context, tx *sql.Tx, who, entity string, 
 		_, err := tx.ExecContext(ctx, `INSERT INTO thresholds (model_id, value, updated, updated_by) VALUES (?, ?, ?, ?)
 			ON CONFLICT (model_id) DO UPDATE SET value = excluded.value, updated = excluded.updated, updated_by = excluded.updated_by`,
 			id, *st.Value, now, who)
+		return err
+	case entityImage:
+		var st imageState
+		if err := json.Unmarshal(state, &st); err != nil {
+			return fmt.Errorf("%w: image state: %v", ErrCorrupt, err)
+		}
+		removed := sql.NullString{String: now, Valid: st.Removed}
+		_, err := tx.ExecContext(ctx, `UPDATE images SET removed = ? WHERE id = ?`, removed, id)
 		return err
 	}
 	return fmt.Errorf("%w: unknown audit entity %q", ErrCorrupt, entity)
@@ -296,9 +309,9 @@ func (s *Store) UndoDepth(ctx context.Context, who string) (undo, redo int, err 
 }
 
 func (s *Store) undoRedo(ctx context.Context, who string, undo bool) ([]AuditEntry, error) {
-	from, to, action, empty := "undo", "redo", ActionUndo, ErrNothingToUndo
+	from, to, action, empty, past := "undo", "redo", ActionUndo, ErrNothingToUndo, "undone"
 	if !undo {
-		from, to, action, empty = "redo", "undo", ActionRedo, ErrNothingToRedo
+		from, to, action, empty, past = "redo", "undo", ActionRedo, ErrNothingToRedo, "redone"
 	}
 	var logged []AuditEntry
 	var conflict error
@@ -345,7 +358,12 @@ func (s *Store) undoRedo(ctx context.Context, who string, undo bool) ([]AuditEnt
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
-			if err != nil || !bytes.Equal(cur, c.before) {
+			if err != nil { // only PurgeRemoved deletes audited rows
+				conflict = fmt.Errorf("%s of %s: %w: %w: %s %d no longer exists, so edit %d cannot be %s; it is dropped from the %s history",
+					action, who, ErrUndoConflict, ErrPurged, c.entity, c.id, op, past, from)
+				return nil
+			}
+			if !bytes.Equal(cur, c.before) {
 				conflict = fmt.Errorf("%s of %s: %w: %s %d was changed after edit %d; the edit is dropped from the %s history",
 					action, who, ErrUndoConflict, c.entity, c.id, op, from)
 				return nil // commit only the removal from the stack

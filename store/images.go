@@ -32,6 +32,10 @@ type Image struct {
 	Layout json.RawMessage // panel/board layout JSON, "{}" when none
 	Split  string          // "", "train", "val", "test", ...
 	Added  time.Time
+	// Removed is when the image was removed from the project (RemoveImages); zero while it
+	// is in the project. Only Image, ImageByHash and Images with ImageFilter.Removed return
+	// removed images.
+	Removed time.Time
 }
 
 // ImageFilter selects images; zero fields match everything.
@@ -40,10 +44,14 @@ type ImageFilter struct {
 	PathContains string // substring of the path
 	Limit        int    // at most this many (0: all)
 	Offset       int
+	Removed      bool // list the images removed from the project instead of those in it
 }
 
 // ImportImages adds image files to the project, each in its own transaction, identified by
 // the sha256 of their content: a file already in the project (under any path) is skipped.
+// A file whose image was removed from the project (RemoveImages) brings that image back,
+// with its results and labels, and counts as added; the audit log records the restore as
+// an edit by "import" (it is on nobody's undo stack).
 // Files that cannot be read or are not PNG/JPEG/BMP/TIFF images are reported in err, each
 // named, while the others are still imported. progress, when not nil, is called after
 // every file.
@@ -106,26 +114,36 @@ func (s *Store) importImage(ctx context.Context, path string) (bool, error) {
 			return err
 		}
 		n, err := res.RowsAffected()
-		added = n == 1
+		if err != nil || n == 1 {
+			added = n == 1
+			return err
+		}
+		added, err = s.restoreByHash(ctx, tx, hash)
 		return err
 	})
 	return added, err
 }
 
-const imageCols = `id, path, hash, width, height, layout, split, added`
+const imageCols = `id, path, hash, width, height, layout, split, added, removed`
 
 func scanImage(sc interface{ Scan(...any) error }) (Image, error) {
 	var im Image
 	var layout, added string
-	err := sc.Scan(&im.ID, &im.Path, &im.Hash, &im.Width, &im.Height, &layout, &im.Split, &added)
+	var removed sql.NullString
+	err := sc.Scan(&im.ID, &im.Path, &im.Hash, &im.Width, &im.Height, &layout, &im.Split, &added, &removed)
 	im.Layout = json.RawMessage(layout)
 	im.Added = parseTime(added)
+	im.Removed = parseNullTime(removed)
 	return im, err
 }
 
-// Images lists the project's images in import order.
+// Images lists the project's images in import order (not those removed from it, unless
+// f.Removed asks for those instead).
 func (s *Store) Images(ctx context.Context, f ImageFilter) ([]Image, error) {
-	q := `SELECT ` + imageCols + ` FROM images WHERE 1=1`
+	q := `SELECT ` + imageCols + ` FROM images WHERE removed IS NULL`
+	if f.Removed {
+		q = `SELECT ` + imageCols + ` FROM images WHERE removed IS NOT NULL`
+	}
 	var args []any
 	if f.Split != "" {
 		q += ` AND split = ?`
@@ -163,7 +181,7 @@ func (s *Store) Images(ctx context.Context, f ImageFilter) ([]Image, error) {
 	return out, nil
 }
 
-// Image returns one image by id.
+// Image returns one image by id, also when it was removed from the project (see Image.Removed).
 func (s *Store) Image(ctx context.Context, id int64) (Image, error) {
 	im, err := scanImage(s.db.QueryRowContext(ctx, `SELECT `+imageCols+` FROM images WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -175,7 +193,8 @@ func (s *Store) Image(ctx context.Context, id int64) (Image, error) {
 	return im, nil
 }
 
-// ImageByHash returns the image whose file content has the given sha256 (hex).
+// ImageByHash returns the image whose file content has the given sha256 (hex), also when it
+// was removed from the project (see Image.Removed; importing the file again restores it).
 func (s *Store) ImageByHash(ctx context.Context, hash string) (Image, error) {
 	im, err := scanImage(s.db.QueryRowContext(ctx, `SELECT `+imageCols+` FROM images WHERE hash = ?`, strings.ToLower(hash)))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -242,12 +261,13 @@ type ImageSummary struct {
 	Labels   int
 }
 
-// Summaries returns the review summary of every image, in image id order.
+// Summaries returns the review summary of every image in the project (not of removed ones),
+// in image id order.
 func (s *Store) Summaries(ctx context.Context) ([]ImageSummary, error) {
 	return s.summaries(ctx, 0)
 }
 
-// Summary returns the review summary of one image.
+// Summary returns the review summary of one image, also of a removed one.
 func (s *Store) Summary(ctx context.Context, imageID int64) (ImageSummary, error) {
 	out, err := s.summaries(ctx, imageID)
 	if err != nil {
@@ -259,7 +279,7 @@ func (s *Store) Summary(ctx context.Context, imageID int64) (ImageSummary, error
 	return out[0], nil
 }
 
-// StateCounts counts images per review state.
+// StateCounts counts the project's images (not removed ones) per review state.
 func (s *Store) StateCounts(ctx context.Context) (map[ImageState]int, error) {
 	sums, err := s.Summaries(ctx)
 	if err != nil {
@@ -285,6 +305,8 @@ func (s *Store) summaries(ctx context.Context, imageID int64) ([]ImageSummary, e
 	if imageID != 0 {
 		q += ` WHERE i.id = ?`
 		args = append(args, imageID)
+	} else {
+		q += ` WHERE i.removed IS NULL`
 	}
 	q += ` GROUP BY i.id ORDER BY i.id`
 	rows, err := s.db.QueryContext(ctx, q, args...)

@@ -61,6 +61,9 @@ var (
 	// ErrUndoConflict: someone changed the entity after the edit being undone or redone;
 	// the edit is dropped from the stack and nothing is changed.
 	ErrUndoConflict = errors.New("changed by a later edit")
+	// ErrPurged: an undo or redo refers to an image (or its detections or labels) that
+	// PurgeRemoved deleted for good; it comes with ErrUndoConflict.
+	ErrPurged = errors.New("purged from the project")
 )
 
 // synchronous is the PRAGMA synchronous of every connection: FULL syncs the WAL at every
