@@ -23,9 +23,18 @@ const ThumbSize = 96
 // filterAll is the filter choice that shows every image.
 const filterAll = "all"
 
+// Remover takes images out of a project and puts them back (an undoable soft delete:
+// their results and labels are kept). A Project that also implements Remover gets a tick
+// box per row and a "Remove from project" button.
+type Remover interface {
+	RemoveImages(ctx context.Context, ids []int64) error
+	RestoreImages(ctx context.Context, ids []int64) error
+}
+
 // ProjectScreen lists a project's images with thumbnails and status, filters them by
-// status with counts, runs batch inference with a progress bar, ETA and cancel, and
-// exports the project. Errors are shown in dialogs on the window.
+// status with counts, runs batch inference with a progress bar, ETA and cancel, exports
+// the project and removes images from it (after a confirmation; UndoRemove brings them
+// back). Errors are shown in dialogs on the window.
 type ProjectScreen struct {
 	widget.BaseWidget
 
@@ -33,11 +42,19 @@ type ProjectScreen struct {
 	OnOpen func(ImageItem)
 	// OnBatchDone is called after a batch ends (err is nil, context.Canceled or the failure).
 	OnBatchDone func(err error)
+	// OnRemoved is called after images were removed (removed true: by Remove or RedoRemove)
+	// or put back (false: by UndoRemove), once the list shows it.
+	OnRemoved func(ids []int64, removed bool)
 
 	project  Project
 	runner   BatchRunner
 	exporter Exporter
+	remover  Remover
 	win      fyne.Window
+
+	current        int64          // the image last opened (0: none)
+	marked         map[int64]bool // ticked images
+	undoRm, redoRm [][]int64      // removals to undo and to redo, latest last
 
 	items, shown []ImageItem
 	filter       string
@@ -54,6 +71,7 @@ type ProjectScreen struct {
 	runBtn    *widget.Button
 	cancelBtn *widget.Button
 	exportBtn *widget.Button
+	removeBtn *widget.Button
 
 	cancel  context.CancelFunc
 	running bool
@@ -62,11 +80,12 @@ type ProjectScreen struct {
 
 var _ fyne.Widget = (*ProjectScreen)(nil)
 
-// NewProjectScreen shows project p; runner and exporter may be nil (their buttons hide).
-// win hosts the dialogs.
+// NewProjectScreen shows project p; runner and exporter may be nil (their buttons hide),
+// and images can be removed when p implements Remover. win hosts the dialogs.
 func NewProjectScreen(p Project, runner BatchRunner, exporter Exporter, win fyne.Window) *ProjectScreen {
 	s := &ProjectScreen{project: p, runner: runner, exporter: exporter, win: win, filter: filterAll,
-		thumbs: map[int64]image.Image{}, loading: map[int64]bool{}, now: time.Now}
+		thumbs: map[int64]image.Image{}, loading: map[int64]bool{}, marked: map[int64]bool{}, now: time.Now}
+	s.remover, _ = p.(Remover)
 	s.counts = widget.NewLabel("")
 	s.status = widget.NewLabel("")
 	s.progress = widget.NewProgressBar()
@@ -86,6 +105,10 @@ func NewProjectScreen(p Project, runner BatchRunner, exporter Exporter, win fyne
 	if exporter == nil {
 		s.exportBtn.Hide()
 	}
+	s.removeBtn = widget.NewButtonWithIcon("Remove from project", theme.DeleteIcon(), s.ConfirmRemove)
+	if s.remover == nil {
+		s.removeBtn.Hide()
+	}
 	s.list = widget.NewList(
 		func() int { return len(s.shown) },
 		func() fyne.CanvasObject {
@@ -95,6 +118,9 @@ func NewProjectScreen(p Project, runner BatchRunner, exporter Exporter, win fyne
 			name := widget.NewLabel("image name")
 			name.Truncation = fyne.TextTruncateEllipsis
 			st := widget.NewLabel("reviewed (000)")
+			if s.remover != nil {
+				return container.NewBorder(nil, nil, container.NewHBox(widget.NewCheck("", nil), img), st, name)
+			}
 			return container.NewBorder(nil, nil, img, st, name)
 		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
@@ -111,14 +137,28 @@ func NewProjectScreen(p Project, runner BatchRunner, exporter Exporter, win fyne
 			lbl := c.Objects[2].(*widget.Label)
 			lbl.Importance = statusImportance(it.Status)
 			lbl.SetText(st)
-			img := c.Objects[1].(*canvas.Image)
+			var img *canvas.Image
+			switch left := c.Objects[1].(type) {
+			case *canvas.Image:
+				img = left
+			case *fyne.Container: // tick box and thumbnail
+				check := left.Objects[0].(*widget.Check)
+				check.OnChanged = nil
+				check.SetChecked(s.marked[it.ID])
+				id := it.ID
+				check.OnChanged = func(on bool) { s.SetMarked(id, on) }
+				img = left.Objects[1].(*canvas.Image)
+			}
 			img.Image = s.thumb(it.ID)
 			img.Refresh()
 			c.Refresh()
 		})
 	s.list.OnSelected = func(i widget.ListItemID) {
-		if i < len(s.shown) && s.OnOpen != nil {
-			s.OnOpen(s.shown[i])
+		if i < len(s.shown) {
+			s.current = s.shown[i].ID
+			if s.OnOpen != nil {
+				s.OnOpen(s.shown[i])
+			}
 		}
 		s.list.UnselectAll()
 	}
@@ -378,10 +418,165 @@ func (s *ProjectScreen) Export(format, dir string) {
 	}()
 }
 
+// SetCurrent records the image shown (opened from the list or elsewhere): it is the one
+// "Remove from project" takes when no image is ticked.
+func (s *ProjectScreen) SetCurrent(id int64) { s.current = id }
+
+// SetMarked ticks or unticks an image.
+func (s *ProjectScreen) SetMarked(id int64, on bool) {
+	if on {
+		s.marked[id] = true
+	} else {
+		delete(s.marked, id)
+	}
+}
+
+// Selection is what "Remove from project" takes: the ticked images still listed, in list
+// order, or else the current image when it is listed.
+func (s *ProjectScreen) Selection() []int64 {
+	var ids []int64
+	for _, it := range s.items {
+		if s.marked[it.ID] {
+			ids = append(ids, it.ID)
+		}
+	}
+	if len(ids) == 0 && s.current != 0 && slices.ContainsFunc(s.items, func(it ImageItem) bool { return it.ID == s.current }) {
+		ids = []int64{s.current}
+	}
+	return ids
+}
+
+// HandleKey removes the selection (after the confirmation) on Delete and reports whether
+// it used the key.
+func (s *ProjectScreen) HandleKey(k fyne.KeyName) bool {
+	if k != fyne.KeyDelete || s.remover == nil {
+		return false
+	}
+	s.ConfirmRemove()
+	return true
+}
+
+// ConfirmRemove asks whether to remove the selected images from the project, saying that
+// Undo brings them back, and removes them when confirmed.
+func (s *ProjectScreen) ConfirmRemove() {
+	if s.remover == nil {
+		return
+	}
+	ids := s.Selection()
+	if len(ids) == 0 {
+		s.status.SetText("Tick the images to remove (or open one) first.")
+		return
+	}
+	if s.win == nil {
+		return
+	}
+	what, its, it := fmt.Sprintf("%d images", len(ids)), "Their", "them"
+	if len(ids) == 1 {
+		what, its, it = fmt.Sprintf("%q", s.name(ids[0])), "Its", "it"
+	}
+	msg := widget.NewLabel(fmt.Sprintf("Remove %s from the project?\n\n%s results, decisions and labels are kept: "+
+		"Undo (Ctrl+Z) brings %s back.", what, its, it))
+	msg.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm("Remove from project", "Remove", "Cancel", msg, func(ok bool) {
+		if ok {
+			s.Remove(ids)
+		}
+	}, s.win)
+	d.Resize(fyne.NewSize(420, 200))
+	d.Show()
+}
+
+// images is "1 image" or "n images".
+func images(n int) string {
+	if n == 1 {
+		return "1 image"
+	}
+	return fmt.Sprintf("%d images", n)
+}
+
+func (s *ProjectScreen) name(id int64) string {
+	for _, it := range s.items {
+		if it.ID == id {
+			return it.Name
+		}
+	}
+	return fmt.Sprintf("image %d", id)
+}
+
+// Remove takes images out of the project at once (no confirmation) and remembers it for
+// UndoRemove; false when it failed (the error is shown in a dialog).
+func (s *ProjectScreen) Remove(ids []int64) bool {
+	if !s.setRemoved(ids, true) {
+		return false
+	}
+	s.undoRm = append(s.undoRm, slices.Clone(ids))
+	s.redoRm = nil
+	return true
+}
+
+// UndoRemove puts the images of the latest removal back; false when there is none or it
+// failed.
+func (s *ProjectScreen) UndoRemove() bool {
+	n := len(s.undoRm)
+	if n == 0 || !s.setRemoved(s.undoRm[n-1], false) {
+		return false
+	}
+	s.redoRm = append(s.redoRm, s.undoRm[n-1])
+	s.undoRm = s.undoRm[:n-1]
+	return true
+}
+
+// RedoRemove removes again the images of the latest UndoRemove; false when there is none
+// or it failed.
+func (s *ProjectScreen) RedoRemove() bool {
+	n := len(s.redoRm)
+	if n == 0 || !s.setRemoved(s.redoRm[n-1], true) {
+		return false
+	}
+	s.undoRm = append(s.undoRm, s.redoRm[n-1])
+	s.redoRm = s.redoRm[:n-1]
+	return true
+}
+
+func (s *ProjectScreen) setRemoved(ids []int64, removed bool) bool {
+	if s.remover == nil || len(ids) == 0 {
+		return false
+	}
+	ctx := context.Background()
+	var err error
+	if removed {
+		err = s.remover.RemoveImages(ctx, ids)
+	} else {
+		err = s.remover.RestoreImages(ctx, ids)
+	}
+	if err != nil {
+		verb := "restore"
+		if removed {
+			verb = "remove"
+		}
+		s.status.SetText(fmt.Sprintf("Could not %s the images.", verb))
+		s.showError(fmt.Errorf("%s %d images: %w", verb, len(ids), err))
+		return false
+	}
+	for _, id := range ids {
+		delete(s.marked, id)
+	}
+	if removed {
+		s.status.SetText(fmt.Sprintf("Removed %s from the project · Ctrl+Z to undo.", images(len(ids))))
+	} else {
+		s.status.SetText(fmt.Sprintf("Put %s back into the project.", images(len(ids))))
+	}
+	_ = s.Reload()
+	if s.OnRemoved != nil {
+		s.OnRemoved(slices.Clone(ids), removed)
+	}
+	return true
+}
+
 // CreateRenderer implements fyne.Widget.
 func (s *ProjectScreen) CreateRenderer() fyne.WidgetRenderer {
 	title := widget.NewLabelWithStyle("Images", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	bar := container.NewBorder(nil, nil, container.NewHBox(title, widget.NewLabel("Show"), s.filterSel), container.NewHBox(s.runBtn, s.cancelBtn, s.exportBtn))
+	bar := container.NewBorder(nil, nil, container.NewHBox(title, widget.NewLabel("Show"), s.filterSel), container.NewHBox(s.runBtn, s.cancelBtn, s.exportBtn, s.removeBtn))
 	top := container.NewVBox(bar, s.counts)
 	bottom := container.NewVBox(s.progress, s.status)
 	return widget.NewSimpleRenderer(container.NewBorder(top, bottom, nil, nil, s.list))

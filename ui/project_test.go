@@ -283,3 +283,227 @@ func TestProjectScreenGolden(t *testing.T) {
 	s.list.Refresh()
 	test.AssertRendersToImage(t, "project.png", win.Canvas())
 }
+
+// fakeRemovingProject is a fakeProject that can remove images (it hides them).
+type fakeRemovingProject struct {
+	*fakeProject
+	removed map[int64]bool
+	calls   []string
+	err     error
+}
+
+func (f *fakeRemovingProject) Images() ([]ImageItem, error) {
+	all, err := f.fakeProject.Images()
+	var out []ImageItem
+	for _, it := range all {
+		if !f.removed[it.ID] {
+			out = append(out, it)
+		}
+	}
+	return out, err
+}
+
+func (f *fakeRemovingProject) RemoveImages(ctx context.Context, ids []int64) error {
+	return f.set(ids, true)
+}
+
+func (f *fakeRemovingProject) RestoreImages(ctx context.Context, ids []int64) error {
+	return f.set(ids, false)
+}
+
+func (f *fakeRemovingProject) set(ids []int64, on bool) error {
+	f.calls = append(f.calls, fmt.Sprintf("%v %v", on, ids))
+	if f.err != nil {
+		return f.err
+	}
+	for _, id := range ids {
+		f.removed[id] = on
+	}
+	return nil
+}
+
+func newRemovingProject(t *testing.T) (*ProjectScreen, *fakeRemovingProject, fyne.Window) {
+	test.NewTempApp(t)
+	p := &fakeRemovingProject{fakeProject: &fakeProject{items: projectItems()}, removed: map[int64]bool{}}
+	win := test.NewTempWindow(t, widget.NewLabel(""))
+	s := NewProjectScreen(p, nil, nil, win)
+	win.SetContent(s)
+	win.Resize(fyne.NewSize(640, 480))
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	return s, p, win
+}
+
+// find returns the first object under o (widgets through their renderers) that match accepts.
+func find[T fyne.CanvasObject](o fyne.CanvasObject, match func(T) bool) (T, bool) {
+	if v, ok := o.(T); ok && match(v) {
+		return v, true
+	}
+	var kids []fyne.CanvasObject
+	switch c := o.(type) {
+	case *fyne.Container:
+		kids = c.Objects
+	case fyne.Widget:
+		kids = test.WidgetRenderer(c).Objects()
+	}
+	for _, k := range kids {
+		if v, ok := find(k, match); ok {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// tapDialogButton taps the button with this text in the window's top overlay.
+func tapDialogButton(t *testing.T, win fyne.Window, text string) {
+	t.Helper()
+	top := win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no dialog open")
+	}
+	b, ok := find(top, func(b *widget.Button) bool { return b.Text == text })
+	if !ok {
+		t.Fatalf("no %q button in the dialog", text)
+	}
+	test.Tap(b)
+}
+
+func shownIDs(s *ProjectScreen) string {
+	var ids []int64
+	for _, it := range s.Shown() {
+		ids = append(ids, it.ID)
+	}
+	return fmt.Sprint(ids)
+}
+
+func TestProjectScreenRemoveTickedWithUndo(t *testing.T) {
+	s, p, win := newRemovingProject(t)
+	var events []string
+	s.OnRemoved = func(ids []int64, removed bool) { events = append(events, fmt.Sprintf("%v %v", removed, ids)) }
+	if !s.removeBtn.Visible() {
+		t.Fatal("no Remove button for a project that can remove images")
+	}
+	// Tick images 2 and 4 through the tick boxes of their rows.
+	for _, id := range []int64{2, 4} {
+		name := fmt.Sprintf("panel_%03d.png", id)
+		row, ok := find(s.list, func(c *fyne.Container) bool {
+			_, named := find(c, func(l *widget.Label) bool { return l.Text == name })
+			return named && len(c.Objects) == 3
+		})
+		if !ok {
+			t.Fatalf("no row for %s", name)
+		}
+		check, ok := find(row, func(*widget.Check) bool { return true })
+		if !ok {
+			t.Fatalf("no tick box in the row of %s", name)
+		}
+		test.TapAt(check, fyne.NewPos(check.MinSize().Width/2, check.Size().Height/2))
+	}
+	if got := fmt.Sprint(s.Selection()); got != "[2 4]" {
+		t.Fatalf("selection %s, want [2 4]", got)
+	}
+	if !s.HandleKey(fyne.KeyDelete) {
+		t.Fatal("Delete not handled")
+	}
+	if !dialogShows(win, "Remove 2 images from the project?") || !dialogShows(win, "Ctrl+Z") {
+		t.Fatal("no confirmation naming the count and Ctrl+Z")
+	}
+	tapDialogButton(t, win, "Remove")
+	if got := shownIDs(s); got != "[1 3 5]" {
+		t.Errorf("after removal the list shows %s", got)
+	}
+	if got, want := s.Counts(), "3 images · 1 not run · 0 flagged · 1 reviewed · 1 clean"; got != want {
+		t.Errorf("counts %q, want %q", got, want)
+	}
+	if !strings.Contains(s.Status(), "Ctrl+Z to undo") {
+		t.Errorf("status %q does not say how to undo", s.Status())
+	}
+	if len(s.Selection()) != 0 {
+		t.Errorf("removed images still selected: %v", s.Selection())
+	}
+	if !s.UndoRemove() || shownIDs(s) != "[1 2 3 4 5]" {
+		t.Errorf("after undo the list shows %s", shownIDs(s))
+	}
+	if !s.RedoRemove() || shownIDs(s) != "[1 3 5]" {
+		t.Errorf("after redo the list shows %s", shownIDs(s))
+	}
+	if s.RedoRemove() {
+		t.Error("redo with nothing to redo")
+	}
+	if got, want := fmt.Sprint(p.calls), "[true [2 4] false [2 4] true [2 4]]"; got != want {
+		t.Errorf("store calls %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(events), "[true [2 4] false [2 4] true [2 4]]"; got != want {
+		t.Errorf("OnRemoved %s, want %s", got, want)
+	}
+}
+
+func TestProjectScreenRemoveCurrentAndCancel(t *testing.T) {
+	tests := []struct {
+		name    string
+		open    int // list row to open first (-1: none)
+		confirm string
+		calls   string
+		shown   string
+		status  string
+	}{
+		{"nothing selected", -1, "", "[]", "[1 2 3 4 5]", "Tick the images"},
+		{"opened image, cancelled", 2, "Cancel", "[]", "[1 2 3 4 5]", ""},
+		{"opened image, confirmed", 2, "Remove", "[true [3]]", "[1 2 4 5]", "Removed 1 image"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, p, win := newRemovingProject(t)
+			if tc.open >= 0 {
+				s.list.Select(tc.open)
+			}
+			s.ConfirmRemove()
+			if tc.confirm != "" {
+				if !dialogShows(win, `Remove "panel_003.png" from the project?`) {
+					t.Fatal("no confirmation naming the opened image")
+				}
+				tapDialogButton(t, win, tc.confirm)
+			} else if win.Canvas().Overlays().Top() != nil {
+				t.Error("a dialog opened with nothing to remove")
+			}
+			if got := fmt.Sprint(p.calls); got != tc.calls {
+				t.Errorf("store calls %s, want %s", got, tc.calls)
+			}
+			if got := shownIDs(s); got != tc.shown {
+				t.Errorf("list %s, want %s", got, tc.shown)
+			}
+			if !strings.HasPrefix(s.Status(), tc.status) {
+				t.Errorf("status %q, want it to start with %q", s.Status(), tc.status)
+			}
+		})
+	}
+}
+
+func TestProjectScreenRemoveError(t *testing.T) {
+	s, p, win := newRemovingProject(t)
+	p.err = errors.New("project is busy: p.hisir")
+	if s.Remove([]int64{1}) {
+		t.Fatal("Remove reported success")
+	}
+	if !dialogShows(win, "p.hisir") {
+		t.Error("removal error not shown in a dialog")
+	}
+	if shownIDs(s) != "[1 2 3 4 5]" || s.UndoRemove() {
+		t.Errorf("a failed removal changed the list (%s) or the undo history", shownIDs(s))
+	}
+}
+
+func TestProjectScreenWithoutRemover(t *testing.T) {
+	s, _, _, _, _ := newTestProject(t)
+	if s.removeBtn.Visible() {
+		t.Error("Remove button shown for a project that cannot remove images")
+	}
+	if s.HandleKey(fyne.KeyDelete) {
+		t.Error("Delete handled without a Remover")
+	}
+	if _, ok := find(s.list, func(*widget.Check) bool { return true }); ok {
+		t.Error("tick boxes shown without a Remover")
+	}
+}
