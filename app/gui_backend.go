@@ -65,6 +65,7 @@ var (
 	_ ui.BatchRunner = (*backend)(nil)
 	_ ui.Reviewer    = (*backend)(nil)
 	_ ui.Exporter    = (*backend)(nil)
+	_ ui.Remover     = (*backend)(nil)
 )
 
 // openBackend opens (or creates) the project and loads the model into it.
@@ -570,6 +571,17 @@ func (b *backend) Export(ctx context.Context, format, dir string) error {
 		return err
 	}
 	return nil
+}
+
+// RemoveImages takes images out of the project as one undoable edit (results and labels
+// are kept; RestoreImages or the store's Undo brings them back).
+func (b *backend) RemoveImages(ctx context.Context, ids []int64) error {
+	return b.st.RemoveImages(ctx, b.who, ids...)
+}
+
+// RestoreImages puts removed images back into the project, as one edit.
+func (b *backend) RestoreImages(ctx context.Context, ids []int64) error {
+	return b.st.RestoreImages(ctx, b.who, ids...)
 }
 
 // ImportFiles adds image files to the project.

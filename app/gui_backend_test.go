@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -10,6 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/hisirdesk/hisir/engine"
 	"github.com/hisirdesk/hisir/engine/geom"
@@ -318,4 +323,188 @@ func TestTwinPath(t *testing.T) {
 	if !isTwinName("a_golden.png") || isTwinName("golden_a.png") {
 		t.Error("isTwinName")
 	}
+}
+
+// TestGUIBackendRemoveImages removes an image with results and labels from a real project
+// file: it leaves the list, the not-run list and the export, and comes back intact.
+func TestGUIBackendRemoveImages(t *testing.T) {
+	b, dir := guiTestBackend(t)
+	ctx := context.Background()
+	paths := []string{guiBoardImage(t, dir, "a.png", 2), guiBoardImage(t, dir, "b.png", 3), guiBoardImage(t, dir, "c.png", 1)}
+	if _, err := b.ImportFiles(ctx, paths); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := b.Images()
+	a, bb, c := items[0].ID, items[1].ID, items[2].ID
+	if err := b.RunBatch(ctx, []int64{a}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{a, bb, c} { // labelled: b and c are exported (a is flagged)
+		if _, err := b.st.AddLabel(ctx, b.who, id, geom.Polygon{{X: 1, Y: 1}, {X: 9, Y: 1}, {X: 9, Y: 9}}, "solder_bridge"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := b.openImage(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before.dets) == 0 || before.scores == nil {
+		t.Fatalf("image a has %d detections and map %v; the test needs both", len(before.dets), before.scores != nil)
+	}
+
+	ids := func() []int64 {
+		items, err := b.Images()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, it := range items {
+			out = append(out, it.ID)
+		}
+		return out
+	}
+	notRun := func() []int64 {
+		ids, err := b.notRun(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if err := b.RemoveImages(ctx, []int64{a, bb}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(ids()); got != fmt.Sprint([]int64{c}) {
+		t.Errorf("after removal the list is %s", got)
+	}
+	if got := fmt.Sprint(notRun()); got != fmt.Sprint([]int64{c}) {
+		t.Errorf("after removal not run is %s (a batch would run removed images)", got)
+	}
+	exp := filepath.Join(dir, "exported")
+	if err := b.Export(ctx, "sipcba", exp); err != nil {
+		t.Fatal(err)
+	}
+	var exported []string
+	filepath.WalkDir(exp, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".png") || strings.HasSuffix(p, ".jpg")) {
+			exported = append(exported, filepath.Base(p))
+		}
+		return nil
+	})
+	if len(exported) == 0 || !strings.HasPrefix(exported[0], "c") {
+		t.Errorf("exported images %v, want c's", exported)
+	}
+	for _, name := range exported {
+		if strings.HasPrefix(name, "a") || strings.HasPrefix(name, "b") {
+			t.Errorf("export holds %s of a removed image (all: %v)", name, exported)
+		}
+	}
+	if err := b.RemoveImages(ctx, []int64{c, 12345}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("removing an unknown id: %v, want ErrNotFound", err)
+	}
+	if got := fmt.Sprint(ids()); got != fmt.Sprint([]int64{c}) {
+		t.Errorf("a failed removal changed the list: %s", got)
+	}
+
+	if err := b.RestoreImages(ctx, []int64{a, bb}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(ids()); got != fmt.Sprint([]int64{a, bb, c}) {
+		t.Errorf("after restore the list is %s", got)
+	}
+	after, err := b.openImage(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.dets) != len(before.dets) || len(after.labels) != 1 || after.scores == nil || after.runID != before.runID {
+		t.Errorf("restored image has %d detections (was %d), %d labels, map %v, run %d (was %d)",
+			len(after.dets), len(before.dets), len(after.labels), after.scores != nil, after.runID, before.runID)
+	}
+}
+
+// TestGUIRemoveWithUndo drives the window: Delete on the image shown asks for a
+// confirmation, removes it and opens the next one; Ctrl+Z (the window's undo) puts it back
+// and a later review decision is undone before the removal.
+func TestGUIRemoveWithUndo(t *testing.T) {
+	b, dir := guiTestBackend(t)
+	ctx := context.Background()
+	if _, err := b.ImportFiles(ctx, []string{guiBoardImage(t, dir, "one.png", 3), guiBoardImage(t, dir, "two.png", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := b.Images()
+	first, second := items[0].ID, items[1].ID
+	if err := b.RunBatch(ctx, []int64{first, second}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	w.Resize(fyne.NewSize(1200, 800))
+	g := newGUI(a, w, guiOptions{})
+	g.b = b
+	g.build()
+	guiEventually(t, "the first image", func() bool { return g.cur != nil && g.cur.im.ID == first })
+	guiEventually(t, "the thumbnails", func() bool { return g.project.ThumbnailsLoading() == 0 })
+	fyne.DoAndWait(func() {})
+
+	g.typedKey(&fyne.KeyEvent{Name: fyne.KeyDelete})
+	top := w.Canvas().Overlays().Top()
+	if top == nil || !strings.Contains(test.RenderObjectToMarkup(top), "Ctrl+Z") {
+		t.Fatal("Delete did not ask for a confirmation that mentions Ctrl+Z")
+	}
+	remove := findButton(top, "Remove")
+	if remove == nil {
+		t.Fatal("no Remove button in the confirmation")
+	}
+	test.Tap(remove)
+	if im, _ := b.st.Image(ctx, first); im.Removed.IsZero() {
+		t.Fatal("the image shown was not removed")
+	}
+	if got := len(g.project.Shown()); got != 1 {
+		t.Errorf("the list shows %d images after the removal, want 1", got)
+	}
+	guiEventually(t, "the next image to open", func() bool { return g.cur != nil && g.cur.im.ID == second })
+	guiEventually(t, "its defects", func() bool { _, ok := g.review.Selected(); return ok })
+	fyne.DoAndWait(func() {})
+
+	// A decision after the removal is undone first, then the removal.
+	d, _ := g.review.Selected()
+	g.typedRune('a')
+	g.undo()
+	if got, _ := b.st.Detection(ctx, d.ID); got.Status != store.Pending {
+		t.Errorf("first Ctrl+Z left the decision %q, want it undone", got.Status)
+	}
+	if im, _ := b.st.Image(ctx, first); im.Removed.IsZero() {
+		t.Error("first Ctrl+Z undid the removal instead of the later decision")
+	}
+	g.undo()
+	if im, _ := b.st.Image(ctx, first); !im.Removed.IsZero() {
+		t.Fatal("second Ctrl+Z did not put the image back")
+	}
+	if got := len(g.project.Shown()); got != 2 {
+		t.Errorf("the list shows %d images after undo, want 2", got)
+	}
+	guiEventually(t, "the restored image to open", func() bool { return g.cur != nil && g.cur.im.ID == first })
+	g.redo()
+	if im, _ := b.st.Image(ctx, first); im.Removed.IsZero() {
+		t.Error("redo did not remove the image again")
+	}
+}
+
+// findButton returns the button with this text under o (widgets through their renderers).
+func findButton(o fyne.CanvasObject, text string) *widget.Button {
+	if b, ok := o.(*widget.Button); ok && b.Text == text {
+		return b
+	}
+	var kids []fyne.CanvasObject
+	switch c := o.(type) {
+	case *fyne.Container:
+		kids = c.Objects
+	case fyne.Widget:
+		kids = test.WidgetRenderer(c).Objects()
+	}
+	for _, k := range kids {
+		if b := findButton(k, text); b != nil {
+			return b
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,7 +51,21 @@ type gui struct {
 	labelMode   bool
 	quietSelect bool
 	classes     []string
+
+	// hist and histRedo order the window's undoable actions for Ctrl+Z and redo: removals
+	// from the project (histRemove) and review or label edits (histEdit, undone by the
+	// review panel or the label editor). replaying is set while those undo or redo.
+	hist, histRedo []histKind
+	replaying      bool
 }
+
+// histKind is what one entry of the window's undo history undoes.
+type histKind int
+
+const (
+	histEdit   histKind = iota // a review decision or a label edit
+	histRemove                 // images removed from the project
+)
 
 func newGUI(a fyne.App, w fyne.Window, o guiOptions) *gui {
 	return &gui{a: a, w: w, opts: o, classes: append([]string(nil), ui.Classes...)}
@@ -167,6 +182,7 @@ func (g *gui) build() {
 			sel = d.ID
 		}
 		g.viewer.SetDefects(ds, sel)
+		g.edited()
 		g.refreshProjectSoon()
 	}
 	g.review.OnError = g.showError
@@ -176,6 +192,8 @@ func (g *gui) build() {
 	g.project = ui.NewProjectScreen(g.b, g.b, g.b, g.w)
 	g.project.OnOpen = func(it ui.ImageItem) { g.openImage(it.ID) }
 	g.project.OnBatchDone = g.batchDone
+	g.project.OnRemoved = g.imagesRemoved
+	g.hist, g.histRedo = nil, nil
 
 	g.tuning = ui.NewTuningChart()
 	g.tuning.SetThreshold(g.b.Threshold())
@@ -299,24 +317,104 @@ func (g *gui) typedKey(ev *fyne.KeyEvent) {
 		return
 	}
 	if !g.labelMode {
+		if g.project.HandleKey(ev.Name) {
+			return
+		}
 		g.review.HandleKey(ev.Name)
 	}
 }
 
-func (g *gui) undo() {
-	if g.labelMode && g.editor != nil {
-		g.editor.Undo()
+// edited records a new review decision or label edit in the window's undo history.
+func (g *gui) edited() {
+	if g.replaying {
 		return
 	}
-	g.review.Undo()
+	g.hist = append(g.hist, histEdit)
+	g.histRedo = nil
 }
 
-func (g *gui) redo() {
-	if g.labelMode && g.editor != nil {
-		g.editor.Redo()
+// undo reverts the window's latest action: a removal from the project, or else (as before
+// removals existed) the label editor's or the review panel's latest edit. Edits whose
+// panel was reset by opening another image are skipped.
+func (g *gui) undo() { g.step(&g.hist, &g.histRedo, true) }
+
+// redo re-applies the latest undone action; see undo.
+func (g *gui) redo() { g.step(&g.histRedo, &g.hist, false) }
+
+func (g *gui) step(from, to *[]histKind, undo bool) {
+	for {
+		n := len(*from)
+		if n > 0 && (*from)[n-1] == histRemove {
+			ok := g.project.RedoRemove
+			if undo {
+				ok = g.project.UndoRemove
+			}
+			g.replaying = true
+			done := ok()
+			g.replaying = false
+			if done {
+				*from, *to = (*from)[:n-1], append(*to, histRemove)
+			}
+			return
+		}
+		g.replaying = true
+		var ok bool
+		switch {
+		case g.labelMode && g.editor != nil && undo:
+			ok = g.editor.Undo()
+		case g.labelMode && g.editor != nil:
+			ok = g.editor.Redo()
+		case undo:
+			ok = g.review.Undo()
+		default:
+			ok = g.review.Redo()
+		}
+		g.replaying = false
+		if n > 0 {
+			*from = (*from)[:n-1]
+		}
+		if ok {
+			*to = append(*to, histEdit)
+			return
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// imagesRemoved follows a removal (or its undo) in the viewer: when the image shown was
+// removed the first listed one opens instead; images put back open the first of them.
+func (g *gui) imagesRemoved(ids []int64, removed bool) {
+	if removed && !g.replaying { // a new removal (not its redo)
+		g.hist = append(g.hist, histRemove)
+		g.histRedo = nil
+	}
+	if !removed {
+		g.openImage(ids[0])
 		return
 	}
-	g.review.Redo()
+	if g.cur == nil || !slices.Contains(ids, g.cur.im.ID) {
+		return
+	}
+	if items := g.project.Shown(); len(items) > 0 {
+		g.openImage(items[0].ID)
+		return
+	}
+	g.clearImage()
+}
+
+// clearImage empties the viewer and the panels (no image left to show).
+func (g *gui) clearImage() {
+	g.cur, g.editor = nil, nil
+	g.viewer.SetEditor(nil)
+	g.viewer.SetScores(nil)
+	g.viewer.SetTwin(nil)
+	g.viewer.SetPyramid(nil)
+	g.viewer.SetLabels(nil)
+	g.review.SetDefects(nil)
+	g.viewer.SetDefects(nil, -1)
+	g.setStatus("The project has no images left: Ctrl+Z puts the removed ones back.")
 }
 
 // helpText lists every keyboard shortcut.
@@ -334,6 +432,11 @@ Review
   C            next class (or pick one in the list)
   J / K, ↓ / ↑ next / previous defect
   Ctrl+Z       undo    Ctrl+Shift+Z or Ctrl+Y   redo
+
+Project list
+  tick boxes   select images; Delete or "Remove from project" removes the
+               ticked ones (or the image shown) after a confirmation;
+               Ctrl+Z puts them back with their results and labels
 
 Labels (Labels tab)
   click        add a vertex; click the first vertex or Enter to close
@@ -409,6 +512,7 @@ func (g *gui) openImage(id int64) {
 // show puts an opened image on screen (UI goroutine).
 func (g *gui) show(o *openedImage, twin image.Image) {
 	g.cur = o
+	g.project.SetCurrent(o.im.ID)
 	g.viewer.SetPyramid(o.pyr)
 	g.viewer.SetTwin(twin)
 	g.showResults()
@@ -550,6 +654,7 @@ func (g *gui) startEditor() {
 			g.showError(err)
 			return
 		}
+		g.edited()
 		g.labelInfo.SetText(fmt.Sprintf("%d labels saved.", len(ls)))
 		g.refreshProjectSoon()
 	}
