@@ -434,7 +434,7 @@ Review
   Ctrl+Z       undo    Ctrl+Shift+Z or Ctrl+Y   redo
 
 Project list
-  tick boxes   select images; Delete or "Remove from project" removes the
+  tick boxes   select images; Delete or "Remove" removes the
                ticked ones (or the image shown) after a confirmation;
                Ctrl+Z puts them back with their results and labels
 

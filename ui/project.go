@@ -25,7 +25,7 @@ const filterAll = "all"
 
 // Remover takes images out of a project and puts them back (an undoable soft delete:
 // their results and labels are kept). A Project that also implements Remover gets a tick
-// box per row and a "Remove from project" button.
+// box per row and a "Remove" button.
 type Remover interface {
 	RemoveImages(ctx context.Context, ids []int64) error
 	RestoreImages(ctx context.Context, ids []int64) error
@@ -94,7 +94,7 @@ func NewProjectScreen(p Project, runner BatchRunner, exporter Exporter, win fyne
 		s.filter = f
 		s.applyFilter()
 	})
-	s.runBtn = widget.NewButtonWithIcon("Run inference", theme.MediaPlayIcon(), func() { s.RunBatch(nil) })
+	s.runBtn = widget.NewButtonWithIcon("Run", theme.MediaPlayIcon(), func() { s.RunBatch(nil) })
 	s.runBtn.Importance = widget.HighImportance
 	s.cancelBtn = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), s.Cancel)
 	s.cancelBtn.Hide()
@@ -105,7 +105,7 @@ func NewProjectScreen(p Project, runner BatchRunner, exporter Exporter, win fyne
 	if exporter == nil {
 		s.exportBtn.Hide()
 	}
-	s.removeBtn = widget.NewButtonWithIcon("Remove from project", theme.DeleteIcon(), s.ConfirmRemove)
+	s.removeBtn = widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), s.ConfirmRemove)
 	if s.remover == nil {
 		s.removeBtn.Hide()
 	}
@@ -419,7 +419,7 @@ func (s *ProjectScreen) Export(format, dir string) {
 }
 
 // SetCurrent records the image shown (opened from the list or elsewhere): it is the one
-// "Remove from project" takes when no image is ticked.
+// "Remove" takes when no image is ticked.
 func (s *ProjectScreen) SetCurrent(id int64) { s.current = id }
 
 // SetMarked ticks or unticks an image.
@@ -431,7 +431,7 @@ func (s *ProjectScreen) SetMarked(id int64, on bool) {
 	}
 }
 
-// Selection is what "Remove from project" takes: the ticked images still listed, in list
+// Selection is what "Remove" takes: the ticked images still listed, in list
 // order, or else the current image when it is listed.
 func (s *ProjectScreen) Selection() []int64 {
 	var ids []int64
@@ -576,8 +576,10 @@ func (s *ProjectScreen) setRemoved(ids []int64, removed bool) bool {
 // CreateRenderer implements fyne.Widget.
 func (s *ProjectScreen) CreateRenderer() fyne.WidgetRenderer {
 	title := widget.NewLabelWithStyle("Images", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	bar := container.NewBorder(nil, nil, container.NewHBox(title, widget.NewLabel("Show"), s.filterSel), container.NewHBox(s.runBtn, s.cancelBtn, s.exportBtn, s.removeBtn))
-	top := container.NewVBox(bar, s.counts)
+	// Two short rows, so the list stays narrow and the viewer gets the width.
+	bar := container.NewBorder(nil, nil, title, container.NewHBox(widget.NewLabel("Show"), s.filterSel))
+	actions := container.NewHBox(s.runBtn, s.cancelBtn, s.exportBtn, s.removeBtn)
+	top := container.NewVBox(bar, actions, s.counts)
 	bottom := container.NewVBox(s.progress, s.status)
 	return widget.NewSimpleRenderer(container.NewBorder(top, bottom, nil, nil, s.list))
 }
