@@ -1,6 +1,9 @@
 package sipcba
 
-import "github.com/hisirdesk/hisir/engine/geom"
+import (
+	"github.com/hisirdesk/hisir/engine"
+	"github.com/hisirdesk/hisir/engine/geom"
+)
 
 // MaskPolygon returns one polygon whose even-odd fill (geom.Fill) is exactly the non-zero pixels
 // of the w×h mask inside r, holes included, or nil when there are none. Its vertices lie on
@@ -12,49 +15,40 @@ func MaskPolygon(mask []uint8, w, h int, r geom.Rect) geom.Polygon {
 	return tracePolygon(func(x, y int) bool { return mask[y*w+x] != 0 }, r)
 }
 
-// Components labels the 8-connected non-zero regions of a w×h mask and returns, per region, its
-// exact polygon (see MaskPolygon) and pixel count; regions smaller than minPixels are dropped.
+// Components labels the 8-connected non-zero regions of a w×h mask (engine.LabelMask, the
+// labelling the engine uses for defects) and returns, per region in raster order of its first
+// pixel, its exact polygon (see MaskPolygon) and pixel count; regions smaller than minPixels are
+// dropped.
 func Components(mask []uint8, w, h int, minPixels int) ([]geom.Polygon, []int) {
-	labels := make([]int32, w*h)
+	spans, n := engine.LabelMask(nil, &engine.Mask{W: w, H: h, Pix: mask})
+	if n == 0 {
+		return nil, nil
+	}
+	size := make([]int, n)
+	box := make([]geom.Rect, n)
+	labels := make([]int32, w*h) // component + 1 per pixel
+	for _, s := range spans {
+		r := geom.Rect{X0: int(s.X0), Y0: int(s.Y), X1: int(s.X1), Y1: int(s.Y) + 1}
+		if size[s.Comp] == 0 {
+			box[s.Comp] = r
+		} else {
+			box[s.Comp] = box[s.Comp].Union(r)
+		}
+		size[s.Comp] += int(s.X1 - s.X0)
+		row := labels[int(s.Y)*w : (int(s.Y)+1)*w]
+		for x := s.X0; x < s.X1; x++ {
+			row[x] = s.Comp + 1
+		}
+	}
 	var polys []geom.Polygon
 	var sizes []int
-	var next int32
-	stack := make([]int, 0, 256)
-	for start, v := range mask {
-		if v == 0 || labels[start] != 0 {
+	for c := range n {
+		if size[c] < minPixels {
 			continue
 		}
-		next++
-		labels[start] = next
-		stack = append(stack[:0], start)
-		b := geom.Rect{X0: start % w, Y0: start / w, X1: start%w + 1, Y1: start/w + 1}
-		n := 0
-		for len(stack) > 0 {
-			i := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			n++
-			x, y := i%w, i/w
-			b = b.Union(geom.Rect{X0: x, Y0: y, X1: x + 1, Y1: y + 1})
-			for dy := -1; dy <= 1; dy++ {
-				for dx := -1; dx <= 1; dx++ {
-					nx, ny := x+dx, y+dy
-					if nx < 0 || ny < 0 || nx >= w || ny >= h {
-						continue
-					}
-					j := ny*w + nx
-					if mask[j] != 0 && labels[j] == 0 {
-						labels[j] = next
-						stack = append(stack, j)
-					}
-				}
-			}
-		}
-		if n < minPixels {
-			continue
-		}
-		id := next
-		polys = append(polys, tracePolygon(func(x, y int) bool { return labels[y*w+x] == id }, b))
-		sizes = append(sizes, n)
+		id := int32(c + 1)
+		polys = append(polys, tracePolygon(func(x, y int) bool { return labels[y*w+x] == id }, box[c]))
+		sizes = append(sizes, size[c])
 	}
 	return polys, sizes
 }

@@ -100,3 +100,62 @@ func TestComponents(t *testing.T) {
 		}
 	}
 }
+
+// TestComponentsRandomMasks checks Components on random masks: every component's polygon fills
+// exactly its pixels, the components partition the mask, none touches another 8-connectedly,
+// and they come in raster order of their first pixel.
+func TestComponentsRandomMasks(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for k := 0; k < 60; k++ {
+		w, h := 1+r.IntN(30), 1+r.IntN(20)
+		m := make([]uint8, w*h)
+		p := r.Float64() * 0.6
+		for i := range m {
+			if r.Float64() < p {
+				m[i] = 1
+			}
+		}
+		polys, sizes := Components(m, w, h, 1)
+		owner := make([]int, w*h)
+		first := -1
+		for c, poly := range polys {
+			got := make([]uint8, w*h)
+			geom.Fill(got, w, h, poly, 1)
+			n, start := 0, -1
+			for i, v := range got {
+				if v == 0 {
+					continue
+				}
+				if m[i] == 0 || owner[i] != 0 {
+					t.Fatalf("mask %d: component %d covers pixel %d (mask %d, owner %d)", k, c, i, m[i], owner[i])
+				}
+				owner[i] = c + 1
+				n++
+				if start < 0 {
+					start = i
+				}
+			}
+			if n != sizes[c] || start <= first {
+				t.Fatalf("mask %d: component %d has %d pixels (size %d), first pixel %d after %d", k, c, n, sizes[c], start, first)
+			}
+			first = start
+		}
+		for i, v := range m {
+			if v != 0 && owner[i] == 0 {
+				t.Fatalf("mask %d: pixel %d in no component", k, i)
+			}
+			if v == 0 {
+				continue
+			}
+			x, y := i%w, i/w
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					nx, ny := x+dx, y+dy
+					if nx >= 0 && ny >= 0 && nx < w && ny < h && m[ny*w+nx] != 0 && owner[ny*w+nx] != owner[i] {
+						t.Fatalf("mask %d: touching pixels %d and %d in different components", k, i, ny*w+nx)
+					}
+				}
+			}
+		}
+	}
+}
