@@ -129,8 +129,8 @@ func OpenContext(ctx context.Context, path string) (*Store, error) {
 }
 
 func (s *Store) init(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
-		return classify(err)
+	if err := s.connect(ctx); err != nil {
+		return err
 	}
 	if err := s.migrate(ctx); err != nil {
 		return err
@@ -291,6 +291,24 @@ func migrations() ([]string, error) {
 func SchemaVersion() int {
 	m, _ := migrations()
 	return len(m)
+}
+
+// connect opens the first connection. Its setup (the DSN's pragmas, journal_mode=WAL among
+// them) can meet another opener's lock on a project being created and fail at once with
+// "database is locked", without the busy timeout: retry for as long as the busy timeout.
+func (s *Store) connect(ctx context.Context) error {
+	deadline := time.Now().Add(10 * time.Second) // the DSN's _busy_timeout
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := s.db.PingContext(ctx)
+		if err == nil || !errors.Is(classify(err), ErrBusy) || time.Now().After(deadline) {
+			return classify(err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // migrate brings the schema to the newest version, one BEGIN IMMEDIATE transaction per
