@@ -52,8 +52,9 @@ type backend struct {
 	modelRow store.Model
 	pipe     *engine.Pipeline
 	pipeMu   sync.Mutex
-	norm     string // normCalibrated or normMinMax
-	source   string // recorded with each run: "gui" (default) or "cli"
+	raw      *engine.Map // the pipeline's raw map, reused from image to image under pipeMu
+	norm     string      // normCalibrated or normMinMax
+	source   string      // recorded with each run: "gui" (default) or "cli"
 
 	mu        sync.Mutex
 	threshold float64
@@ -330,13 +331,17 @@ func (b *backend) analyseImage(ctx context.Context, runID, id int64, t float64) 
 	if err != nil {
 		return nil, err
 	}
+	// The raw map is only an intermediate: one buffer, reused under the pipeline's lock,
+	// spares every image of a batch the page faults of a fresh image-sized map.
 	b.pipeMu.Lock()
-	res, err := b.pipe.Run(ctx, img, nil)
-	b.pipeMu.Unlock()
+	res, err := b.pipe.RunInto(ctx, img, b.raw, nil)
 	if err != nil {
+		b.pipeMu.Unlock()
 		return nil, fmt.Errorf("run model on %s: %w", im.Path, err)
 	}
+	b.raw = res.Raw
 	score, err := b.normalise(res.Raw)
+	b.pipeMu.Unlock()
 	if err != nil {
 		return nil, err
 	}
