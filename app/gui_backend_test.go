@@ -465,17 +465,18 @@ func TestGUIRemoveWithUndo(t *testing.T) {
 	guiEventually(t, "its defects", func() bool { _, ok := g.review.Selected(); return ok })
 	fyne.DoAndWait(func() {})
 
-	// A decision after the removal is undone first, then the removal.
+	// A decision after the removal is undone first, then the removal — also when Ctrl+Z is
+	// typed while the review panel has the focus (it passes undo to the window).
 	d, _ := g.review.Selected()
 	g.typedRune('a')
-	g.undo()
+	g.review.TypedShortcut(ui.UndoShortcut)
 	if got, _ := b.st.Detection(ctx, d.ID); got.Status != store.Pending {
 		t.Errorf("first Ctrl+Z left the decision %q, want it undone", got.Status)
 	}
 	if im, _ := b.st.Image(ctx, first); im.Removed.IsZero() {
 		t.Error("first Ctrl+Z undid the removal instead of the later decision")
 	}
-	g.undo()
+	g.review.TypedShortcut(ui.UndoShortcut)
 	if im, _ := b.st.Image(ctx, first); !im.Removed.IsZero() {
 		t.Fatal("second Ctrl+Z did not put the image back")
 	}

@@ -188,6 +188,17 @@ func (g *gui) build() {
 	g.review.OnError = g.showError
 	g.review.OnTypedRune = func(r rune) { g.viewer.HandleRune(r) }
 	g.review.OnTypedKey = func(ev *fyne.KeyEvent) { g.typedKey(ev) }
+	g.review.OnShortcut = func(s fyne.Shortcut) bool { // undo keeps the window's order when the panel has the focus
+		switch {
+		case ui.IsUndo(s):
+			g.undo()
+		case ui.IsRedo(s):
+			g.redo()
+		default:
+			return false
+		}
+		return true
+	}
 
 	g.project = ui.NewProjectScreen(g.b, g.b, g.b, g.w)
 	g.project.OnOpen = func(it ui.ImageItem) { g.openImage(it.ID) }

@@ -30,6 +30,10 @@ type ReviewPanel struct {
 	// the viewer's F and 1 while the list has the focus).
 	OnTypedRune func(rune)
 	OnTypedKey  func(*fyne.KeyEvent)
+	// OnShortcut, when set, gets the shortcuts typed while the panel has the focus first and
+	// reports whether it handled them (a window that keeps one undo order across its panels
+	// takes Ctrl+Z here); the panel handles the rest itself.
+	OnShortcut func(fyne.Shortcut) bool
 
 	reviewer   Reviewer
 	defects    []Defect
@@ -381,7 +385,12 @@ func (p *ReviewPanel) TypedKey(ev *fyne.KeyEvent) {
 }
 
 // TypedShortcut implements fyne.Shortcutable.
-func (p *ReviewPanel) TypedShortcut(s fyne.Shortcut) { p.HandleShortcut(s) }
+func (p *ReviewPanel) TypedShortcut(s fyne.Shortcut) {
+	if p.OnShortcut != nil && p.OnShortcut(s) {
+		return
+	}
+	p.HandleShortcut(s)
+}
 
 // CreateRenderer implements fyne.Widget.
 func (p *ReviewPanel) CreateRenderer() fyne.WidgetRenderer {
