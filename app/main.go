@@ -1,5 +1,5 @@
 // Command hisir is HiSIR Desk: with no arguments it opens the desktop app; with a
-// subcommand (infer, eval, synth, import, export, bench) it runs headless.
+// subcommand (infer, eval, synth, import, export, bench, prune) it runs headless.
 package main
 
 import (
