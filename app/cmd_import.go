@@ -39,6 +39,7 @@ type importResult struct {
 	DefectFree    int            `json:"defect_free"`
 	Twins         int            `json:"twins"`
 	Defects       int            `json:"defects"`
+	ImageLabels   int            `json:"image_labels"` // defective test images without a mask (--image-labels)
 	PerClass      map[string]int `json:"per_class"`
 	Classes       []string       `json:"classes"`
 	Problems      []string       `json:"problems"`
@@ -57,6 +58,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	limit := fs.Int("limit", 0, "use only the first N source images (0: all)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "images processed at once")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	imageLabels := fs.Bool("image-labels", false, "mvtec, visa: keep an anomalous test image whose mask is missing as an image-level label\n(no mask, no polygons; evaluated for image AUROC only); without it a missing mask is an error")
 	check := fs.Bool("check", false, "only validate the dataset SRC and list its problems (no --from, no --out)")
 	// Flags may come before and after SRC.
 	var pos []string
@@ -91,6 +93,8 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 		return usageErr("want exactly one SRC, got %d", len(pos))
 	case *out == "":
 		return usageErr("--out is required")
+	case *imageLabels && *from != "mvtec" && *from != "visa":
+		return usageErr("--image-labels is for --from mvtec and visa, not %s", *from)
 	}
 	src := pos[0]
 	start := time.Now()
@@ -101,7 +105,10 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	opt := sipcba.ImportOptions{Name: *name, Limit: *limit, Workers: *workers, Progress: progress, Context: ctx,
-		Provenance: "hisir import --from " + *from}
+		Provenance: "hisir import --from " + *from, ImageLabels: *imageLabels}
+	if *imageLabels {
+		opt.Provenance += " --image-labels"
+	}
 	var (
 		d   *sipcba.Dataset
 		err error
@@ -134,7 +141,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	printer(lastTotal, lastTotal, "")
 	res := importResult{From: *from, Source: src, Out: *out, Train: c.Train, TestGood: c.TestGood,
 		TestDefective: c.TestDefective, DefectFree: c.DefectFree, Twins: c.Twins, Defects: c.Defects,
-		PerClass: map[string]int{}, Problems: []string{}}
+		ImageLabels: c.ImageLabels, PerClass: map[string]int{}, Problems: []string{}}
 	for k, v := range c.PerClass {
 		res.PerClass[string(k)] = v
 	}
@@ -166,6 +173,9 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 		}
 		if len(keys) > 0 {
 			fmt.Fprint(stdout, ")")
+		}
+		if res.ImageLabels > 0 {
+			fmt.Fprintf(stdout, "; %d image-level labels without a mask", res.ImageLabels)
 		}
 		fmt.Fprintf(stdout, "; %.1f s\n", res.Seconds)
 		for _, p := range res.Problems {

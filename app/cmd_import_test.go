@@ -142,3 +142,52 @@ func validDataset(t *testing.T) string {
 	}
 	return out
 }
+
+func TestImportImageLabelsFlag(t *testing.T) {
+	src := mvtecFixture(t)
+	img := image.NewGray(image.Rect(0, 0, 12, 10))
+	importPNG(t, filepath.Join(src, "test/scratch/001.png"), img) // anomalous, no ground_truth mask
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		msg    string // in the output
+		labels int    // image_labels of the JSON summary when code is 0
+	}{
+		{"missing mask without the flag", []string{"--from", "mvtec", src}, 1, "001_mask.png", 0},
+		{"missing mask with the flag", []string{"--from", "mvtec", src, "--image-labels"}, 0, `"image_labels": 1`, 1},
+		{"flag for a source without masks", []string{"--from", "coco", src, "--image-labels"}, 2, "--image-labels is for --from mvtec and visa", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "ds")
+			var so, se bytes.Buffer
+			code := run(append(append([]string{"import"}, tc.args...), "--out", out, "--json"), &so, &se)
+			if code != tc.code || !strings.Contains(so.String()+se.String(), tc.msg) {
+				t.Fatalf("exit %d (want %d), output %q, want %q", code, tc.code, so.String()+se.String(), tc.msg)
+			}
+			if code != 0 {
+				if _, err := os.Stat(out); !os.IsNotExist(err) {
+					t.Error("failed import left a folder")
+				}
+				return
+			}
+			var res importResult
+			if err := json.Unmarshal(so.Bytes(), &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.ImageLabels != tc.labels || res.TestDefective != 2 || res.Defects != 1 || len(res.Problems) != 0 {
+				t.Errorf("summary %+v", res)
+			}
+			d, err := sipcba.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range d.Items(sipcba.Test) {
+				if it.Name == "scratch_001" && (!it.ImageLabel || it.Mask != "" || it.Class != "scratch") {
+					t.Errorf("item %+v, want an image-level scratch label", it)
+				}
+			}
+		})
+	}
+}

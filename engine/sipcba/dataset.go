@@ -20,15 +20,18 @@ type Dataset struct {
 
 // Item is one image of a dataset; its paths are joined to Dataset.Dir.
 type Item struct {
-	Split   Split
-	Name    string
-	Image   string // path of the image
-	Mask    string // path of the 0/255 mask, "" for a good image
-	Twin    string // path of the defect-free twin, "" when there is none
-	Class   Class  // "" for a good image, the class of its defects, or Defective when mixed
-	Defects []Defect
-	Width   int
-	Height  int
+	Split Split
+	Name  string
+	Image string // path of the image
+	Mask  string // path of the 0/255 mask, "" for a good image
+	Twin  string // path of the defect-free twin, "" when there is none
+	Class Class  // "" for a good image, the class of its defects, or Defective when mixed
+	// ImageLabel is true for an anomalous image labelled only at image level (Entry.Labels
+	// "image"): Class is set, Mask is "" and Defects is empty.
+	ImageLabel bool
+	Defects    []Defect
+	Width      int
+	Height     int
 }
 
 // Open reads and checks the manifest of the dataset at dir: format version, classes, names and
@@ -109,6 +112,25 @@ func checkManifest(m *Manifest) []Problem {
 				out = append(out, Problem{File: where, Msg: err.Error(), Err: ErrUnsafePath})
 			}
 		}
+		imageLabel := e.Labels == LabelsImage
+		if e.Labels != "" && !imageLabel {
+			add(where, "labels %q, want %q or none", e.Labels, LabelsImage)
+			continue
+		}
+		if imageLabel {
+			switch {
+			case e.Split != Test:
+				add(where, "image-level label in the %s split (only test images are anomalous)", e.Split)
+			case len(e.Defects) > 0:
+				add(where, "image-level label with %d defect polygons (want none)", len(e.Defects))
+			case e.Mask != "":
+				add(where, "image-level label with a mask %q (want none)", e.Mask)
+			case e.Category == Good:
+				add(where, "image-level label on a good image (want its class as category)")
+			case e.Category != string(Defective) && !known[Class(e.Category)]:
+				out = append(out, Problem{File: where, Msg: fmt.Sprintf("unknown class %q", e.Category), Err: ErrUnknownClass})
+			}
+		}
 		for _, d := range e.Defects {
 			if !known[d.Class] {
 				out = append(out, Problem{File: where, Msg: fmt.Sprintf("defect %d: unknown class %q", d.ID, d.Class), Err: ErrUnknownClass})
@@ -120,12 +142,16 @@ func checkManifest(m *Manifest) []Problem {
 		if len(e.Defects) > 0 && e.Split != Test {
 			add(where, "defects in the %s split", e.Split)
 		}
-		file, mask, twin, lm := layout(e.Split, e.Name, e.Defects)
+		cat := category(e.Defects)
+		if imageLabel && e.Split == Test && len(e.Defects) == 0 {
+			cat = e.Category
+		}
+		file, mask, twin, lm := layoutOf(e.Split, e.Name, cat, imageLabel)
 		if e.File != file || e.Mask != mask || e.LabelMe != lm || (e.Twin != "" && e.Twin != twin) ||
-			e.Category != category(e.Defects) {
+			e.Category != cat {
 			add(where, "paths or category do not follow the layout (want %s, mask %q, twin %q)", file, mask, twin)
 		}
-		if m.TwinsComplete && mask != "" && e.Twin == "" {
+		if m.TwinsComplete && (mask != "" || imageLabel) && e.Twin == "" {
 			add(where, "defective test image without a twin while twins_complete is true")
 		}
 	}
@@ -145,7 +171,7 @@ func (d *Dataset) Items(split Split) []Item {
 			continue
 		}
 		it := Item{Split: e.Split, Name: e.Name, Image: d.abs(e.File), Mask: d.abs(e.Mask), Twin: d.abs(e.Twin),
-			Defects: e.Defects, Width: e.Width, Height: e.Height}
+			Defects: e.Defects, Width: e.Width, Height: e.Height, ImageLabel: e.Labels == LabelsImage}
 		if e.Category != Good {
 			it.Class = Class(e.Category)
 		}
@@ -162,8 +188,11 @@ func (d *Dataset) abs(rel string) string {
 }
 
 // LoadMask reads the mask of an item: 255 on defect pixels, 0 elsewhere. A good item gets an
-// all-zero mask of its size.
+// all-zero mask of its size; an image-level label has none (ErrNoMask).
 func (d *Dataset) LoadMask(it Item) (*image.Gray, error) {
+	if it.ImageLabel {
+		return nil, fmt.Errorf("mask of %s: %w", it.Name, ErrNoMask)
+	}
 	if it.Mask == "" {
 		return image.NewGray(image.Rect(0, 0, it.Width, it.Height)), nil
 	}

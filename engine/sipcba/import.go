@@ -39,6 +39,9 @@ type ImportOptions struct {
 	Context context.Context
 	// Workers is the number of images decoded and encoded at once; default GOMAXPROCS.
 	Workers int
+	// ImageLabels lets MVTec and VisA imports keep an anomalous test image whose source has no
+	// mask as an image-level label (Sample.ImageClass); without it a missing mask is an error.
+	ImageLabels bool
 }
 
 // job produces one sample.
@@ -235,6 +238,14 @@ func maskedSample(name, imgPath, maskPath string, class Class) (Sample, error) {
 	return Sample{Split: Test, Name: name, Image: img, Defects: defects, Mask: mask}, nil
 }
 
+// imageLabelSample is an anomalous test image without a mask: an image-level label.
+func imageLabelSample(name, path string, class Class) job {
+	return job{name: name, load: func() (Sample, error) {
+		img, err := loadImage(path)
+		return Sample{Split: Test, Name: name, Image: img, ImageClass: class}, err
+	}}
+}
+
 func goodSample(split Split, name, path string) job {
 	return job{name: name, load: func() (Sample, error) {
 		img, err := loadImage(path)
@@ -275,7 +286,11 @@ func ImportMVTec(src, out string, opt ImportOptions) (*Dataset, error) {
 			classes[class] = true
 			maskPath := filepath.Join(src, "ground_truth", t.Name(), stem(p)+"_mask.png")
 			if _, err := os.Stat(maskPath); err != nil {
-				return nil, fmt.Errorf("import mvtec %s: %w: no mask %s for %s", src, ErrSource, maskPath, p)
+				if opt.ImageLabels && errors.Is(err, os.ErrNotExist) {
+					jobs = append(jobs, imageLabelSample(name, p, class))
+					continue
+				}
+				return nil, fmt.Errorf("import mvtec %s: %w: no mask %s for %s (with image labels only, import with --image-labels)", src, ErrSource, maskPath, p)
 			}
 			jobs = append(jobs, job{name: name, load: func() (Sample, error) {
 				return maskedSample(name, p, maskPath, class)
@@ -352,6 +367,13 @@ func ImportVisA(src, out string, opt ImportOptions) (*Dataset, error) {
 		case "normal":
 			jobs = append(jobs, goodSample(split, name, imgPath))
 		case "anomaly":
+			if get("mask") == "" {
+				if !opt.ImageLabels {
+					return nil, fmt.Errorf("import visa: %w: %s line %d: anomaly without a mask (with image labels only, import with --image-labels)", ErrSource, csvPath, line)
+				}
+				jobs = append(jobs, imageLabelSample(name, imgPath, anomaly))
+				continue
+			}
 			maskPath, err := safeJoin(root, root, get("mask"))
 			if err != nil {
 				return nil, fmt.Errorf("import visa: %s line %d: mask: %w", csvPath, line, err)

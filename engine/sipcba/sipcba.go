@@ -106,6 +106,7 @@ type Counts struct {
 	Twins         int           `json:"twins"`
 	Defects       int           `json:"defects"`
 	PerClass      map[Class]int `json:"per_class"`
+	ImageLabels   int           `json:"image_labels,omitempty"` // defective test images labelled only at image level
 }
 
 // ImageSize counts the images of one size.
@@ -127,7 +128,14 @@ type Entry struct {
 	Width    int      `json:"width"`
 	Height   int      `json:"height"`
 	Defects  []Defect `json:"defects,omitempty"`
+	// Labels is LabelsImage for an anomalous test image labelled only at image level (its
+	// Category is its class; it has no mask and no defects); "" (omitted) otherwise.
+	Labels string `json:"labels,omitempty"`
 }
+
+// LabelsImage is Entry.Labels of an anomalous test image without a mask or polygons: the source
+// only says that the image is anomalous (and of which class).
+const LabelsImage = "image"
 
 // Manifest is the content of dataset.json.
 type Manifest struct {
@@ -162,6 +170,7 @@ var (
 	ErrUnsafePath   = errors.New("path escapes its root")
 	ErrUnknownClass = errors.New("unknown class")
 	ErrClosed       = errors.New("dataset writer already committed or aborted")
+	ErrNoMask       = errors.New("image is labelled only at image level: it has no mask")
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
@@ -200,6 +209,12 @@ func category(defects []Defect) string {
 
 // layout returns the relative image, mask and twin paths of a sample.
 func layout(split Split, name string, defects []Defect) (file, mask, twin, labelme string) {
+	return layoutOf(split, name, category(defects), false)
+}
+
+// layoutOf returns the relative image, mask and twin paths of an image of category cat (the
+// folder of a test image); an image-level label (imageLabel) has no mask.
+func layoutOf(split Split, name, cat string, imageLabel bool) (file, mask, twin, labelme string) {
 	labelme = "annotations/labelme/" + string(split) + "/" + name + ".json"
 	switch split {
 	case DefectFree:
@@ -207,9 +222,11 @@ func layout(split Split, name string, defects []Defect) (file, mask, twin, label
 	case Train:
 		return "train/good/" + name + ".png", "", "", labelme
 	}
-	cat := category(defects)
 	if cat == Good {
 		return "test/good/" + name + ".png", "", "", labelme
+	}
+	if imageLabel {
+		return "test/" + cat + "/" + name + ".png", "", "twins/" + name + ".png", labelme
 	}
 	return "test/" + cat + "/" + name + ".png", "ground_truth/" + cat + "/" + name + "_mask.png", "twins/" + name + ".png", labelme
 }

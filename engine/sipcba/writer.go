@@ -32,6 +32,10 @@ type Sample struct {
 	// fill of its polygons; every mask pixel must lie inside a polygon. Importers whose source
 	// has pixel masks use it.
 	Mask *image.Gray
+	// ImageClass, when set, marks a Test sample as anomalous with this class (a declared class
+	// or Defective) although its source has no mask and no polygons: an image-level label
+	// (manifest "labels": "image"). Defects and Mask must then be empty; no mask file is written.
+	ImageClass Class
 }
 
 // Info describes a dataset being created.
@@ -168,6 +172,9 @@ func (w *Writer) check(s *Sample) error {
 	if b.Empty() {
 		return fmt.Errorf("%w: empty image", ErrInvalid)
 	}
+	if s.ImageClass != "" {
+		return w.checkImageLabel(s)
+	}
 	if len(s.Defects) == 0 {
 		if s.Mask != nil {
 			return fmt.Errorf("%w: mask given for a good image", ErrInvalid)
@@ -203,15 +210,38 @@ func (w *Writer) check(s *Sample) error {
 	return nil
 }
 
+// checkImageLabel validates a sample with an image-level label (Sample.ImageClass).
+func (w *Writer) checkImageLabel(s *Sample) error {
+	switch {
+	case s.Split != Test:
+		return fmt.Errorf("%w: image-level label in the %s split (only test images are anomalous)", ErrInvalid, s.Split)
+	case len(s.Defects) > 0:
+		return fmt.Errorf("%w: image-level label with %d defects (want none)", ErrInvalid, len(s.Defects))
+	case s.Mask != nil:
+		return fmt.Errorf("%w: image-level label with a mask (want none)", ErrInvalid)
+	case s.ImageClass != Defective && !w.known[s.ImageClass]:
+		return fmt.Errorf("%w %q (declare it in Info.Classes)", ErrUnknownClass, s.ImageClass)
+	case s.Twin == nil && !w.info.TwinsOptional:
+		return fmt.Errorf("%w: anomalous test image without a twin", ErrInvalid)
+	case s.Twin != nil && s.Twin.Bounds().Size() != s.Image.Bounds().Size():
+		return fmt.Errorf("%w: twin is %v, image is %v", ErrInvalid, s.Twin.Bounds().Size(), s.Image.Bounds().Size())
+	}
+	return nil
+}
+
 // write writes the files of one sample and returns its entry and checksums.
 func (w *Writer) write(s *Sample, mask *image.Gray) (Entry, map[string]string, error) {
 	b := s.Image.Bounds()
-	file, maskPath, twinPath, lm := layout(s.Split, s.Name, s.Defects)
+	cat, labels := category(s.Defects), ""
+	if s.ImageClass != "" {
+		cat, labels = string(s.ImageClass), LabelsImage
+	}
+	file, maskPath, twinPath, lm := layoutOf(s.Split, s.Name, cat, labels == LabelsImage)
 	if s.Twin == nil {
 		twinPath = ""
 	}
-	e := Entry{Split: s.Split, Name: s.Name, Category: category(s.Defects), File: file, Mask: maskPath,
-		Twin: twinPath, LabelMe: lm, Width: b.Dx(), Height: b.Dy(), Defects: s.Defects}
+	e := Entry{Split: s.Split, Name: s.Name, Category: cat, File: file, Mask: maskPath,
+		Twin: twinPath, LabelMe: lm, Width: b.Dx(), Height: b.Dy(), Defects: s.Defects, Labels: labels}
 	sums := map[string]string{}
 	put := func(rel string, fn func(io.Writer) error) error {
 		h, err := w.writeFile(rel, fn)
@@ -587,6 +617,9 @@ func summarise(es []Entry) (Counts, []ImageSize) {
 		}
 		if e.Twin != "" {
 			c.Twins++
+		}
+		if e.Labels == LabelsImage {
+			c.ImageLabels++
 		}
 		seen := map[int]bool{}
 		for _, d := range e.Defects {
