@@ -145,8 +145,12 @@ func printTable(w io.Writer, rs []*evaluate.Report) {
 		return fmt.Sprintf("%.4f", *v)
 	}
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.3g (%s)\t\n", r.Method, f(r.PixelAUROC), f(r.AUPRO),
-			f(r.DefectPrecision), f(r.DefectRecall), f(r.FPPerDefectFreeImage), f(r.ImageAUROC), r.SecondsPerImage, r.Threshold, r.ThresholdRule)
+		th := fmt.Sprintf("%.3g (%s)", r.Threshold, r.ThresholdRule)
+		if r.ThresholdRule == "" {
+			th = "–" // no masks (image-level labels only): no defect metrics, no threshold
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t\n", r.Method, f(r.PixelAUROC), f(r.AUPRO),
+			f(r.DefectPrecision), f(r.DefectRecall), f(r.FPPerDefectFreeImage), f(r.ImageAUROC), r.SecondsPerImage, th)
 	}
 	tw.Flush()
 }
