@@ -114,25 +114,20 @@ data_lookout() {
     while read -r p; do cp "$p" "$src/"; done <"$EVAL_DIR/lookout-heldout.txt"  # the importers list regular files only
     "$HISIR" import --from inject "$src" --per-image 2 --defects 1 --seed 42 --out "$DS/lookout-inject"
   fi
+  # A lookout-real built before image-level labels (whole-image placeholder masks under
+  # ground_truth/) is rebuilt.
+  if [ -d "$DS/lookout-real/ground_truth" ]; then rm -rf "$DS/lookout-real"; fi
   if [ ! -d "$DS/lookout-real" ]; then
     # MVTec-style folder: train/good = one training photo (the golden board), test/good = the
-    # held-out normals, test/anomaly = the 10 extra_images anomalies. They have image labels only:
-    # the importer wants a non-empty mask, so each gets a whole-image placeholder mask; only the
-    # image-level numbers of this set mean anything.
+    # held-out normals, test/anomaly = the 10 extra_images anomalies. They have image labels only
+    # (no ground_truth masks): --image-labels keeps them as image-level labels ("labels": "image"
+    # in dataset.json), so eval reports their image AUROC and no pixel or defect metrics.
     local src="$EVAL_DIR/src/lookout-mvtec"
-    rm -rf "$src"; mkdir -p "$src/train/good" "$src/test/good" "$src/test/anomaly" "$src/ground_truth/anomaly"
+    rm -rf "$src"; mkdir -p "$src/train/good" "$src/test/good" "$src/test/anomaly"
     cp "$lk/train/normal/train-normal_1.jpg" "$src/train/good/"
     while read -r p; do cp "$p" "$src/test/good/"; done <"$EVAL_DIR/lookout-heldout.txt"
     for p in "$lk"/extra_images/extra_images-anomaly_*.jpg; do cp "$p" "$src/test/anomaly/"; done
-    "$PY" - "$src" <<'EOF'
-import sys, pathlib
-from PIL import Image
-src = pathlib.Path(sys.argv[1])
-for p in sorted((src / "test" / "anomaly").iterdir()):
-    with Image.open(p) as im:
-        Image.new("L", im.size, 255).save(src / "ground_truth" / "anomaly" / (p.stem + "_mask.png"))
-EOF
-    "$HISIR" import --from mvtec "$src" --out "$DS/lookout-real" --name lookout-real
+    "$HISIR" import --from mvtec --image-labels "$src" --out "$DS/lookout-real" --name lookout-real
   fi
 }
 
