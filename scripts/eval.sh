@@ -330,7 +330,8 @@ for p in sorted(res.glob("*.json")):
     for r in rs if isinstance(rs, list) else [rs]:
         print(f"| {p.stem} | {r['method']} | {r['images']} | {f(r['pixel_auroc'])} | {f(r['aupro'])} | "
               f"{f(r['defect_precision'])} | {f(r['defect_recall'])} | {f(r['fp_per_defect_free_image'])} | "
-              f"{f(r['image_auroc'])} | {r['seconds_per_image']:.2f} | {r['threshold']:.3g} ({r['threshold_rule']}) |")
+              f"{f(r['image_auroc'])} | {r['seconds_per_image']:.2f} | "
+              f"{'–' if not r.get('threshold_rule') else format(r['threshold'], '.3g') + ' (' + r['threshold_rule'] + ')'} |")
 EOF
 }
 
