@@ -172,7 +172,8 @@ func (p *Pipeline) runPlan(g Grid) (rows, cols []int) {
 // a cell (the S×S square four patches cover) is finished when its last covering patch
 // arrives, from the sum its two upper quarters left (and the quarters themselves when ROPS
 // may pick one). Memory is bounded by the batch and two cell rows of sums, plus the
-// image-sized map; every patch output is read from memory once.
+// image-sized map, the blur's scratch and 16 bytes of statistics per patch; every patch
+// output is read from memory once.
 func (p *Pipeline) Run(ctx context.Context, img *Image, progress func(done, total int)) (*Result, error) {
 	return p.RunInto(ctx, img, nil, progress)
 }
