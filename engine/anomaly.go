@@ -15,6 +15,16 @@ type Map struct {
 // NewMap returns a zero w×h map.
 func NewMap(w, h int) *Map { return &Map{W: w, H: h, V: make([]float32, w*h)} }
 
+// reuse returns m resized to w×h, keeping its storage when large enough (values are left
+// as they are: the caller overwrites them all), or a new map when m is nil.
+func reuse(m *Map, w, h int) *Map {
+	if m == nil {
+		return NewMap(w, h)
+	}
+	m.W, m.H, m.V = w, h, grow(m.V, w*h)
+	return m
+}
+
 // Range returns the range of the map's values (0, 0 for an empty map), ignoring NaN.
 func (m *Map) Range() (lo, hi float32) {
 	if len(m.V) == 0 {
@@ -45,11 +55,8 @@ func MinMax(raw *Map) *Map { return MinMaxInto(nil, raw) }
 // MinMaxInto is MinMax writing into dst, resized to raw and entirely overwritten (nil
 // allocates; dst may be raw itself, normalising in place). It returns dst.
 func MinMaxInto(dst, raw *Map) *Map {
-	if dst == nil {
-		dst = NewMap(raw.W, raw.H)
-	}
 	lo, hi := raw.Range()
-	dst.W, dst.H, dst.V = raw.W, raw.H, grow(dst.V, len(raw.V))
+	dst = reuse(dst, raw.W, raw.H)
 	if !(hi > lo) {
 		clear(dst.V)
 		return dst
@@ -74,10 +81,7 @@ func CalibratedInto(dst, raw *Map, c *Calibration) (*Map, error) {
 	if !(c.Q999 > c.Q50) {
 		return nil, fmt.Errorf("calibrated score: %w: q999 %g must exceed q50 %g", ErrContract, c.Q999, c.Q50)
 	}
-	if dst == nil {
-		dst = NewMap(raw.W, raw.H)
-	}
-	dst.W, dst.H, dst.V = raw.W, raw.H, grow(dst.V, len(raw.V))
+	dst = reuse(dst, raw.W, raw.H)
 	q50, k := c.Q50, 1/(c.Q999-c.Q50)
 	parallel(len(raw.V), func(a, b int) {
 		scaleRange(dst.V[a:b], raw.V[a:b], q50, k, true)

@@ -29,33 +29,6 @@ func maxAbsDiffBits(a, b []float32, m uint32) uint32 {
 	return max(m0, m1, m2, m3)
 }
 
-// mean4 sets dst[i] = (((a[i] + b[i]) + c[i]) + d[i]) · 0.25.
-func mean4(dst, a, b, c, d []float32) {
-	a, b, c, d = a[:len(dst)], b[:len(dst)], c[:len(dst)], d[:len(dst)]
-	for x := range dst {
-		dst[x] = (((a[x] + b[x]) + c[x]) + d[x]) * 0.25
-	}
-}
-
-// absDiff3 sets out[i] to the channel reduction of |m_c[i] − im_c[i]| over c = 0,1,2:
-// ((|d0| + |d1|) + |d2|) / 3 for the mean, the largest for max (NaN if any is NaN).
-func absDiff3(out, m0, m1, m2, i0, i1, i2 []float32, useMax bool) {
-	n := len(out)
-	m0, m1, m2, i0, i1, i2 = m0[:n], m1[:n], m2[:n], i0[:n], i1[:n], i2[:n]
-	if useMax {
-		for x := range out {
-			// Bit-pattern max of non-negative floats: NaN wins.
-			d := max(math.Float32bits(m0[x]-i0[x])&absMask, math.Float32bits(m1[x]-i1[x])&absMask,
-				math.Float32bits(m2[x]-i2[x])&absMask)
-			out[x] = math.Float32frombits(d)
-		}
-		return
-	}
-	for x := range out {
-		out[x] = (abs32(m0[x]-i0[x]) + abs32(m1[x]-i1[x]) + abs32(m2[x]-i2[x])) / 3
-	}
-}
-
 // Block kernels: the same arithmetic over a rows×cols window of slices with row strides
 // (in floats). On amd64 with AVX2 the columns that fill whole vectors of 8 run in
 // kernels_amd64.s and the rest here; both give bit-identical results (the tests compare

@@ -23,8 +23,9 @@ func sameFloat(x, y float32) bool {
 	return (x != x && y != y) || math.Float32bits(x) == math.Float32bits(y)
 }
 
-// TestKernelsAgainstNaive checks the unrolled kernels against one-line loops for every
-// length 0…41, with and without NaN, ±Inf and −0.
+// TestKernelsAgainstNaive checks the unrolled max |a−b| row kernel against a one-line loop
+// for every length 0…41, with and without NaN, ±Inf and −0 (the block kernels built on the
+// same arithmetic: kernels_block_test.go).
 func TestKernelsAgainstNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, specials := range []bool{false, true} {
@@ -47,28 +48,6 @@ func TestKernelsAgainstNaive(t *testing.T) {
 				if got := math.Float32frombits(maxAbsDiffBits(in[0], in[1], math.Float32bits(0.3))); !sameFloat(got, want) {
 					t.Fatalf("maxAbsDiffBits %g, want %g", got, want)
 				}
-				got := make([]float32, n)
-				mean4(got, in[0], in[1], in[2], in[3])
-				for i := range got {
-					if w := (in[0][i] + in[1][i] + in[2][i] + in[3][i]) / 4; !sameFloat(got[i], w) {
-						t.Fatalf("mean4[%d] %g, want %g", i, got[i], w)
-					}
-				}
-				for _, useMax := range []bool{false, true} {
-					absDiff3(got, in[0], in[1], in[2], in[3], in[4], in[5], useMax)
-					for i := range got {
-						d0 := float32(math.Abs(float64(in[0][i] - in[3][i])))
-						d1 := float32(math.Abs(float64(in[1][i] - in[4][i])))
-						d2 := float32(math.Abs(float64(in[2][i] - in[5][i])))
-						w := (d0 + d1 + d2) / 3
-						if useMax {
-							w = max(d0, d1, d2)
-						}
-						if !sameFloat(got[i], w) {
-							t.Fatalf("absDiff3 max=%v [%d] %g, want %g", useMax, i, got[i], w)
-						}
-					}
-				}
 			})
 		}
 	}
@@ -80,17 +59,25 @@ func TestKernelsHandWorked(t *testing.T) {
 	if got := math.Float32frombits(maxAbsDiffBits(a, b, 0)); got != 0.5 {
 		t.Fatalf("max |a−b| = %g, want 0.5", got)
 	}
-	dst := make([]float32, 4)
-	mean4(dst, a, b, a, b)
+	// The ROPS mean of four quarters, (a+b) summed beforehand, against a zero image.
+	dst, zero := make([]float32, 4), make([]float32, 4)
+	ab := []float32{0.75, 1, 2, 0.125}
+	blockMeanAbs(dst, 4, ab, 4, a, 4, b, 4, zero, 4, 1, 4, opSet)
 	if dst[0] != 0.375 || dst[1] != 0.5 || dst[2] != 1 || dst[3] != 0.0625 {
-		t.Fatalf("mean4 %v", dst)
+		t.Fatalf("mean of four %v", dst)
 	}
-	out := make([]float32, 1)
-	absDiff3(out, []float32{0.5}, []float32{0.25}, []float32{1}, []float32{0.25}, []float32{0.5}, []float32{0.25}, false)
-	if out[0] != float32(0.25+0.25+0.75)/3 {
-		t.Fatalf("mean reduce %g", out[0])
+	// Channel reductions of |merged − image| over three channels.
+	reduce := func(ops [3]int) float32 {
+		out := make([]float32, 1)
+		for c, m := range []float32{0.5, 0.25, 1} {
+			blockAbs(out, 1, []float32{m}, 1, []float32{[]float32{0.25, 0.5, 0.25}[c]}, 1, 1, 1, ops[c])
+		}
+		return out[0]
 	}
-	absDiff3(out, []float32{0.5}, []float32{0.25}, []float32{1}, []float32{0.25}, []float32{0.5}, []float32{0.25}, true)
+	if got := reduce([3]int{opSet, opAdd, opAddDiv3}); got != float32(0.25+0.25+0.75)/3 {
+		t.Fatalf("mean reduce %g", got)
+	}
+	out := []float32{reduce([3]int{opSet, opMax, opMax})}
 	if out[0] != 0.75 {
 		t.Fatalf("max reduce %g", out[0])
 	}

@@ -216,11 +216,7 @@ func (p *Pipeline) RunInto(ctx context.Context, img *Image, raw *Map, progress f
 	for x := range p.colIdx {
 		p.colIdx[x] = int32(Reflect(x-S, g.W))
 	}
-	if raw == nil {
-		raw = NewMap(img.W, img.H)
-	}
-	raw.W, raw.H, raw.V = img.W, img.H, grow(raw.V, img.W*img.H)
-	res := &Result{Raw: raw, Patches: total}
+	res := &Result{Raw: reuse(raw, img.W, img.H), Patches: total}
 	if p.o.KeepMerged {
 		res.Merged = NewImage(img.W, img.H)
 	}
@@ -249,7 +245,7 @@ func (p *Pipeline) RunInto(ctx context.Context, img *Image, raw *Map, progress f
 			stats := p.stats[k0*4 : (k0+n)*4]
 			parallel(n, func(lo, hi int) {
 				for b := lo; b < hi; b++ {
-					quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], P, p.o.CellStat == StatMean, stats[4*b:4*b+4])
+					p.quarterStats(p.in[b*pp3:(b+1)*pp3], out[b*pp3:(b+1)*pp3], stats[4*b:4*b+4])
 				}
 			})
 			for b := 0; b < n; b++ {
@@ -352,35 +348,13 @@ func (p *Pipeline) tile(img *Image, g Grid, i, j int, dst []float32) {
 	}
 }
 
-// quarterStats computes the cell statistic of |in − out| over each quarter of a patch
-// (3 channels × S × S values): out4[q] for q = 0 TL, 1 TR, 2 BL, 3 BR. The mean is
-// accumulated in float64.
-func quarterStats(in, out []float32, P int, mean bool, out4 []float32) {
-	S := P / 2
-	if mean {
-		var acc [4]float64
-		for c := 0; c < 3; c++ {
-			for ly := 0; ly < P; ly++ {
-				o := (c*P + ly) * P
-				a, b := in[o:o+P], out[o:o+P]
-				q := 2 * (ly / S)
-				acc[q] += sumAbsDiff(a[:S], b[:S])
-				acc[q+1] += sumAbsDiff(a[S:], b[S:])
-			}
-		}
-		n := float64(3 * S * S)
-		for q := range acc {
-			out4[q] = float32(acc[q] / n)
-		}
-		return
-	}
-	for q := 0; q < 4; q++ {
+// quarterStats sets out4[q] to the cell statistic of each quarter of a patch (q = 0 TL,
+// 1 TR, 2 BL, 3 BR) against the patch's own input.
+func (p *Pipeline) quarterStats(in, out []float32, out4 []float32) {
+	S, P := p.s, p.p
+	for q := range 4 {
 		o := (q/2)*S*P + (q%2)*S
-		var m uint32
-		for c := 0; c < 3; c++ {
-			m = blockMaxAbsDiff(in[c*P*P+o:], P, out[c*P*P+o:], P, S, S, m)
-		}
-		out4[q] = math.Float32frombits(m)
+		out4[q] = p.cellStat(out[o:], in[o:], P*P, P)
 	}
 }
 
