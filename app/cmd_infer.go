@@ -397,9 +397,10 @@ func (r *inferRun) one(ctx context.Context, path string) (inferSummary, error) {
 	t.Defects = ms(time.Since(t0))
 
 	t0 = time.Now()
+	// The saved map and the overlay are on the display scale; score is not needed after
+	// this, so it is rescaled in place (it is r.score, overwritten by the next image).
 	shown := score
 	if r.settings.MapScale != 1 {
-		shown = engine.NewMap(score.W, score.H)
 		k := float32(1 / r.settings.MapScale)
 		for i, v := range score.V {
 			shown.V[i] = v * k
