@@ -516,25 +516,20 @@ func (s *ProjectScreen) Remove(ids []int64) bool {
 
 // UndoRemove puts the images of the latest removal back; false when there is none or it
 // failed.
-func (s *ProjectScreen) UndoRemove() bool {
-	n := len(s.undoRm)
-	if n == 0 || !s.setRemoved(s.undoRm[n-1], false) {
-		return false
-	}
-	s.redoRm = append(s.redoRm, s.undoRm[n-1])
-	s.undoRm = s.undoRm[:n-1]
-	return true
-}
+func (s *ProjectScreen) UndoRemove() bool { return s.replayRemove(&s.undoRm, &s.redoRm, false) }
 
 // RedoRemove removes again the images of the latest UndoRemove; false when there is none
 // or it failed.
-func (s *ProjectScreen) RedoRemove() bool {
-	n := len(s.redoRm)
-	if n == 0 || !s.setRemoved(s.redoRm[n-1], true) {
+func (s *ProjectScreen) RedoRemove() bool { return s.replayRemove(&s.redoRm, &s.undoRm, true) }
+
+// replayRemove applies the latest entry of from (removed or put back) and moves it to to.
+func (s *ProjectScreen) replayRemove(from, to *[][]int64, removed bool) bool {
+	n := len(*from)
+	if n == 0 || !s.setRemoved((*from)[n-1], removed) {
 		return false
 	}
-	s.undoRm = append(s.undoRm, s.redoRm[n-1])
-	s.redoRm = s.redoRm[:n-1]
+	*to = append(*to, (*from)[n-1])
+	*from = (*from)[:n-1]
 	return true
 }
 
