@@ -17,25 +17,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files and shared contract vectors")
 
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's working directory")
-		}
-		dir = parent
-	}
-}
-
 // contractFile is testdata/contract/pipeline.json; see testdata/contract/README.md.
 type contractFile struct {
 	Width           int                `json:"width"`
@@ -154,7 +135,7 @@ func TestContractVectors(t *testing.T) {
 	}
 	cf.Calibration = contractCalibrated{Case: 1, Q50: cal.Q50, Q999: cal.Q999, Score: sc.V}
 
-	path := filepath.Join(repoRoot(t), "testdata", "contract", "pipeline.json")
+	path := filepath.Join(enginetest.RepoRoot(t), "testdata", "contract", "pipeline.json")
 	if *update {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"errors"
+	"github.com/hisirdesk/hisir/engine/enginetest"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -221,7 +222,7 @@ func TestToNRGBARoundTrip(t *testing.T) {
 }
 
 func TestDecodeRealBoardPhoto(t *testing.T) {
-	path := filepath.Join(repoRoot(t), "..", "shared", "data", "deeppcb", "PCBData", "group12300", "12300", "12300246_test.jpg")
+	path := filepath.Join(enginetest.RepoRoot(t), "..", "shared", "data", "deeppcb", "PCBData", "group12300", "12300", "12300246_test.jpg")
 	im, err := engine.Decode(path)
 	if err != nil {
 		t.Fatal(err)

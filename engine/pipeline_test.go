@@ -450,7 +450,7 @@ func TestPipelineIsDeterministic(t *testing.T) {
 // TestRealPhotoWithPlantedDefect decodes a real DeepPCB photo, runs a model that
 // reconstructs it perfectly except for a planted square, and finds exactly that square.
 func TestRealPhotoWithPlantedDefect(t *testing.T) {
-	path := filepath.Join(repoRoot(t), "..", "shared", "data", "deeppcb", "PCBData", "group12300", "12300", "12300246_temp.jpg")
+	path := filepath.Join(enginetest.RepoRoot(t), "..", "shared", "data", "deeppcb", "PCBData", "group12300", "12300", "12300246_temp.jpg")
 	img, err := engine.Decode(path)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/hisirdesk/hisir/engine/enginetest"
 	"image"
 	"image/png"
 	"math/rand/v2"
@@ -244,22 +245,8 @@ func readRGBA(t *testing.T, p string) *image.RGBA {
 }
 
 // repoRoot walks up from the test's folder to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = filepath.Dir(dir)
-	}
-}
-
 func TestInjectRealPhoto(t *testing.T) {
-	p := filepath.Join(repoRoot(t), "..", "shared", "data", "lookout-circuitboard", "mini_data", "train", "normal", "train-normal_1.jpg")
+	p := filepath.Join(enginetest.RepoRoot(t), "..", "shared", "data", "lookout-circuitboard", "mini_data", "train", "normal", "train-normal_1.jpg")
 	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)

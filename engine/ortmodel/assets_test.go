@@ -2,6 +2,7 @@ package ortmodel
 
 import (
 	"context"
+	"github.com/hisirdesk/hisir/engine/enginetest"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 // the default synth4k.onnx among them.
 func shippedModels(t *testing.T) []string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(repoRoot(t), "assets", "models", "*.onnx"))
+	paths, err := filepath.Glob(filepath.Join(enginetest.RepoRoot(t), "assets", "models", "*.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func irVersion(data []byte) (int, bool) {
 // boardCrop is a 192×160 piece of a real normal board photo from ../shared/data.
 func boardCrop(t *testing.T) *engine.Image {
 	t.Helper()
-	path := filepath.Join(filepath.Dir(repoRoot(t)), "shared", "data", "lookout-circuitboard", "mini_data", "train", "normal", "train-normal_20.jpg")
+	path := filepath.Join(filepath.Dir(enginetest.RepoRoot(t)), "shared", "data", "lookout-circuitboard", "mini_data", "train", "normal", "train-normal_20.jpg")
 	full, err := engine.Decode(path)
 	if err != nil {
 		t.Fatalf("%v (the shared data folder must sit beside the repository)", err)

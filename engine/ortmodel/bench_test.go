@@ -3,6 +3,7 @@ package ortmodel
 import (
 	"context"
 	"fmt"
+	"github.com/hisirdesk/hisir/engine/enginetest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,7 @@ func benchModel(b *testing.B, o Options) *Model {
 		return openModel(b, "patch128.onnx", o)
 	}
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(repoRoot(b), path) // relative to the repository root
+		path = filepath.Join(enginetest.RepoRoot(b), path) // relative to the repository root
 	}
 	requireLibrary(b)
 	m, err := Open(path, o)

@@ -3,6 +3,7 @@ package ortmodel
 import (
 	"context"
 	"errors"
+	"github.com/hisirdesk/hisir/engine/enginetest"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -16,27 +17,8 @@ import (
 	"github.com/hisirdesk/hisir/engine"
 )
 
-// repoRoot walks up from the test's working directory to the folder holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func modelPath(t testing.TB, name string) string {
-	return filepath.Join(repoRoot(t), "testdata", "models", name)
+	return filepath.Join(enginetest.RepoRoot(t), "testdata", "models", name)
 }
 
 // requireLibrary fails (never skips) when the ONNX Runtime library cannot be found.
